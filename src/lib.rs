@@ -1,0 +1,18 @@
+//! # nosplit
+//!
+//! Go's `//go:nosplit` stack discipline for Rust. Annotate the functions that must fit a
+//! small, fixed stack with `#[nosplit(budget = N)]`; `cargo nosplit` proves on the final
+//! binary that every chain of calls from them fits, and the runtime guard checks the same
+//! budgets while debug and test builds run. See the README.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+pub use nosplit_macros::nosplit;
+pub use nosplit_runtime::registry::{find, registry, Entry};
+
+/// Items used by macro expansions. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use nosplit_runtime::__nosplit_guard as guard;
+    pub use nosplit_runtime::__private::*;
+}
