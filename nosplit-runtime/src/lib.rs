@@ -5,7 +5,10 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
+pub mod config;
+pub mod guard;
 pub mod registry;
+pub mod systemstack;
 
 pub use registry::{find, registry, Entry};
 

@@ -1,0 +1,1 @@
+//! The per-thread system stack behind `systemstack!` (issue 6). Placeholder until built.
