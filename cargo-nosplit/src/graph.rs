@@ -109,6 +109,24 @@ pub struct Root {
     /// The function's code; `None` when the registered function has no code of its own in the
     /// binary (inlined everywhere): reported as `missing`.
     pub function: Option<FuncId>,
+    /// The syntactic callees the registry lists for this root (`Entry::callees`: paths as
+    /// written, `foo`, `a::b`, `Type::f`, and `.method`). Used only for the budget consistency
+    /// warning: a declared callee that is itself a root with a budget larger than this root's
+    /// budget minus callsize cannot be honoured at its limit. Empty when unknown.
+    pub declared_callees: Vec<String>,
+}
+
+impl Root {
+    /// A root without location or declared callees.
+    pub fn new(name: impl Into<String>, budget: u64, function: Option<FuncId>) -> Self {
+        Root {
+            name: name.into(),
+            location: None,
+            budget,
+            function,
+            declared_callees: Vec::new(),
+        }
+    }
 }
 
 /// A whole program: functions, roots, and the size of a call's push.

@@ -1,1 +1,82 @@
-fn main() {}
+//! `cargo nosplit`: parses arguments, obtains a call graph (description, ELF file, or a build),
+//! analyses it and prints the report. Exit status: 0 accepted, 1 rejected, 2 unusable input.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use cargo_nosplit::analysis::analyze;
+use cargo_nosplit::cli::{Args, Format};
+use cargo_nosplit::config::Config;
+use cargo_nosplit::graph::CallGraph;
+use cargo_nosplit::{describe, report};
+
+/// Unusable input or bad usage: one line on stderr, exit 2.
+struct Unusable(String);
+
+fn main() -> ExitCode {
+    let args = Args::parse_from_env();
+    match run(&args) {
+        Ok(code) => code,
+        Err(Unusable(reason)) => {
+            eprintln!("error: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<ExitCode, Unusable> {
+    let config = match (&args.manifest_path, &args.graph) {
+        (Some(manifest), _) => Config::load(manifest).map_err(|e| Unusable(e.to_string()))?,
+        // A description is a model of its own: the surrounding package's configuration
+        // applies only when asked for with --manifest-path.
+        (None, Some(_)) => Config::default(),
+        (None, None) => match Path::new("Cargo.toml") {
+            p if p.is_file() => Config::load(p).map_err(|e| Unusable(e.to_string()))?,
+            _ => Config::default(),
+        },
+    };
+    let graph = match &args.graph {
+        Some(path) => read_graph(path)?,
+        None => check_binary(args, &config)?,
+    };
+    let analysis = analyze(&graph, &config.assumptions);
+    if args.verbose > 0 {
+        eprintln!(
+            "nosplit: {} functions, {} edges, {} roots",
+            graph.functions.len(),
+            graph.functions.iter().map(|f| f.edges.len()).sum::<usize>(),
+            graph.roots.len()
+        );
+    }
+    for w in &analysis.warnings {
+        eprintln!("warning: {w}");
+    }
+    let text = match args.format {
+        Format::Human => report::human(&graph, &analysis, args.all),
+        Format::Json => report::json(&graph, &analysis, args.all),
+    };
+    print!("{text}");
+    Ok(if analysis.accepted() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `--graph PATH`: a call-graph description (SPEC §3).
+fn read_graph(path: &Path) -> Result<CallGraph, Unusable> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Unusable(format!("{}: cannot read: {e}", path.display())))?;
+    describe::parse(&text, &path.display().to_string()).map_err(|e| Unusable(e.to_string()))
+}
+
+/// `--binary PATH`, or building the selected target (`--bin`, `--example`, `--test`, `--lib`,
+/// `-p`, `--profile`, features): the call graph of an ELF file, with the registry's roots and
+/// their budgets (defaults and the unoptimised multiplier of `config` applied).
+///
+/// Owned by the ELF front end (`src/elf/`, `src/build.rs`); until it lands, binary input is
+/// refused as unusable.
+fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
+    let _ = (args, config);
+    Err(Unusable("binary input is not supported yet".into()))
+}
