@@ -9,6 +9,9 @@
 
 pub use nosplit_macros::nosplit;
 pub use nosplit_runtime::registry::{find, registry, Entry};
+/// `systemstack!` (the macro) and `systemstack` (its module: size, `SystemStack<N>`, the
+/// switch symbol): run slow paths on a large stack. See `docs/SYSTEMSTACK.md`.
+pub use nosplit_runtime::systemstack;
 
 /// Items used by macro expansions. Not public API.
 #[doc(hidden)]
