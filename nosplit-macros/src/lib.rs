@@ -1,55 +1,76 @@
 //! The `#[nosplit]` attribute. Re-exported by the `nosplit` crate; depend on that.
+//!
+//! The expansion and the registry paths are documented in `docs/REGISTRY.md`.
 #![warn(missing_docs)]
 
-use proc_macro::TokenStream;
-use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::quote;
-use syn::{parse_macro_input, ItemFn, LitInt};
+mod args;
+mod callees;
+mod expand;
+mod render;
 
-/// Declares that a call to the function uses at most `budget` bytes of stack.
+use proc_macro::TokenStream;
+
+/// Declares that a call to the function uses at most `budget` bytes of stack, and registers
+/// the function in `nosplit::registry()`.
 ///
-/// Forms: `#[nosplit]`, `#[nosplit(512)]`, `#[nosplit(budget = 512)]`.
+/// # Forms
+///
+/// - `#[nosplit]`: the configured default budget;
+/// - `#[nosplit(512)]` or `#[nosplit(budget = 512)]`: a positive integer literal that fits in
+///   `u32` (`0x200`, `4_096` are fine).
+///
+/// # Where it applies
+///
+/// On any function with a body: free functions at any depth and visibility, `unsafe`,
+/// `extern "C"`, `#[no_mangle]`, `const` and generic functions. Not on `async fn`.
+///
+/// On methods, annotate the `impl` block too: the attribute on a method alone cannot see the
+/// impl's type. `#[nosplit]` on an `impl` registers the methods marked `#[nosplit]` inside it
+/// with their full path (`module::Type::name`, `<module::Type as Trait>::name`) and, when the
+/// impl has no type or const parameters, their address. A budget on the `impl`
+/// (`#[nosplit(budget = 256)] impl ...`) is the default of its methods; a method's own budget
+/// wins.
+///
+/// ```
+/// use nosplit::nosplit;
+///
+/// #[nosplit(budget = 256)]
+/// fn handler(x: u32) -> u32 {
+///     x.wrapping_mul(3)
+/// }
+///
+/// struct Ring;
+///
+/// #[nosplit]
+/// impl Ring {
+///     #[nosplit(128)]
+///     fn push(&self) {}
+/// }
+/// # handler(1);
+/// # Ring.push();
+/// ```
+///
+/// A method annotated without its `impl` still registers, as `module::_::name` (`_` stands for
+/// the unknown type) and without an address.
+///
+/// # Expansion
+///
+/// The body gains, before the original statements, a `static` registry entry and the guard
+/// hook `::nosplit::__private::guard!(..)` (omitted in a `const fn`: a guard cannot run in const
+/// context). The hook expands to nothing when the guard is off, and the function's machine code
+/// is then that of the unannotated function.
+///
+/// A direct call of the function to itself in its own body is a compile error: recursion has no
+/// bounded stack depth.
 #[proc_macro_attribute]
 pub fn nosplit(args: TokenStream, input: TokenStream) -> TokenStream {
-    let budget = match parse_budget(args.into()) {
-        Ok(b) => b,
-        Err(e) => return e.to_compile_error().into(),
-    };
-    let mut func = parse_macro_input!(input as ItemFn);
-    let name = &func.sig.ident;
-    let name_str = name.to_string();
-    let addr = if func.sig.generics.params.is_empty() {
-        quote!(#name as *const ())
-    } else {
-        quote!(::core::ptr::null())
-    };
-    let stmts = &func.block.stmts;
-    let body = quote!({
-        #[::nosplit::__private::linkme::distributed_slice(::nosplit::__private::NOSPLIT_REGISTRY)]
-        #[linkme(crate = ::nosplit::__private::linkme)]
-        static __NOSPLIT_ENTRY: ::nosplit::__private::Entry = ::nosplit::__private::Entry::new(
-            #budget,
-            #addr,
-            ::core::concat!(::core::module_path!(), "::", #name_str),
-            ::core::file!(),
-            ::core::line!(),
-            "",
-        );
-        ::nosplit::__private::guard!(&__NOSPLIT_ENTRY);
-        #(#stmts)*
-    });
-    func.block = Box::new(syn::parse2(body).expect("block"));
-    quote!(#func).into()
-}
-
-fn parse_budget(args: TokenStream2) -> syn::Result<u32> {
-    if args.is_empty() {
-        return Ok(0);
+    let input = proc_macro2::TokenStream::from(input);
+    match expand::attribute(args.into(), input.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let mut out = e.to_compile_error();
+            out.extend(expand::fallback(input));
+            out.into()
+        }
     }
-    let lit: LitInt = syn::parse2(args)?;
-    let v: u32 = lit.base10_parse()?;
-    if v == 0 {
-        return Err(syn::Error::new(Span::call_site(), "budget must be positive"));
-    }
-    Ok(v)
 }
