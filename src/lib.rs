@@ -8,10 +8,20 @@
 #![warn(missing_docs)]
 
 pub use nosplit_macros::nosplit;
+/// The runtime guard (handler, multiplier, chain inspection) and painted-stack measurement.
+/// See `docs/GUARD.md`.
+pub use nosplit_runtime::guard::{
+    set_default_budget, set_unoptimized_multiplier, set_violation_handler, ActiveCall, Violation,
+    ViolationKind,
+};
+#[cfg(all(feature = "std", unix))]
+pub use nosplit_runtime::measure::{measure, measure_with_stack_size};
+pub use nosplit_runtime::measure::{measure_on, Measured};
 pub use nosplit_runtime::registry::{find, registry, Entry};
 /// `systemstack!` (the macro) and `systemstack` (its module: size, `SystemStack<N>`, the
 /// switch symbol): run slow paths on a large stack. See `docs/SYSTEMSTACK.md`.
 pub use nosplit_runtime::systemstack;
+pub use nosplit_runtime::{guard, measure};
 
 /// Items used by macro expansions. Not public API.
 #[doc(hidden)]

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod guard;
+pub mod measure;
 pub mod registry;
 pub mod systemstack;
 
@@ -24,15 +25,29 @@ pub mod __private {
 /// The guard is on when this crate's `guard` feature is on, or when the *annotated
 /// function's* crate is compiled with `debug_assertions` (the `cfg` below is evaluated
 /// where the macro expands).
+///
+/// `cfg!(debug_assertions)`, also evaluated there, tells the guard whether to apply the
+/// unoptimised-build multiplier (see `docs/GUARD.md`).
 #[cfg(not(feature = "guard"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __nosplit_guard {
-    ($entry:expr) => {};
+    ($entry:expr) => {
+        #[cfg(debug_assertions)]
+        static __NOSPLIT_SITE: $crate::guard::Site = $crate::guard::Site::new($entry);
+        #[cfg(debug_assertions)]
+        let __nosplit_token = $crate::guard::Token::new();
+        #[cfg(debug_assertions)]
+        let () = __nosplit_token.enter(&__NOSPLIT_SITE, true);
+    };
 }
 #[cfg(feature = "guard")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __nosplit_guard {
-    ($entry:expr) => {};
+    ($entry:expr) => {
+        static __NOSPLIT_SITE: $crate::guard::Site = $crate::guard::Site::new($entry);
+        let __nosplit_token = $crate::guard::Token::new();
+        let () = __nosplit_token.enter(&__NOSPLIT_SITE, ::core::cfg!(debug_assertions));
+    };
 }
