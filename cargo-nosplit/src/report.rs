@@ -180,8 +180,8 @@ fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut Stri
     }
 }
 
-/// Left-aligned first column, right-aligned numbers, location last.
-fn table(rows: &[Vec<String>], out: &mut String) {
+/// Columns padded to their widest cell; `right[c]` right-aligns column `c` (numbers).
+fn table(rows: &[Vec<String>], right: &[bool], out: &mut String) {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
@@ -192,10 +192,10 @@ fn table(rows: &[Vec<String>], out: &mut String) {
             if c > 0 {
                 line.push_str("  ");
             }
-            if c == 0 || c + 1 == columns {
-                let _ = write!(line, "{cell:<w$}", w = widths[c]);
-            } else {
+            if right.get(c).copied().unwrap_or(false) {
                 let _ = write!(line, "{cell:>w$}", w = widths[c]);
+            } else {
+                let _ = write!(line, "{cell:<w$}", w = widths[c]);
             }
         }
         out.push_str(line.trim_end());
@@ -228,7 +228,7 @@ fn roots_table(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
             location(root).unwrap_or_else(|| "-".into()),
         ]);
     }
-    table(&rows, out);
+    table(&rows, &[false, true, true, true, false], out);
 }
 
 fn functions_table(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
@@ -247,7 +247,7 @@ fn functions_table(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
                 .unwrap_or_else(|| "unbounded".into()),
         ]);
     }
-    table(&rows, out);
+    table(&rows, &[false, true, true, true], out);
 }
 
 #[derive(Serialize)]
