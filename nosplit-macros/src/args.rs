@@ -70,16 +70,19 @@ fn budget_value(expr: &Expr) -> syn::Result<u32> {
     let lit = match expr {
         Expr::Lit(ExprLit { lit, .. }) => lit,
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => {
-            return Err(error(
-                expr.span(),
+            return Err(syn::Error::new_spanned(
+                expr,
                 "the budget must be a positive number of bytes, not a negative one",
             ))
+        }
+        Expr::Path(p) if p.path.is_ident("budget") => {
+            return Err(error(expr.span(), "`budget` needs a value: `budget = 512`"))
         }
         Expr::Group(g) => return budget_value(&g.expr),
         Expr::Paren(p) => return budget_value(&p.expr),
         _ => {
-            return Err(error(
-                expr.span(),
+            return Err(syn::Error::new_spanned(
+                expr,
                 "the budget must be an integer literal: the attribute runs before constants \
                  and expressions are evaluated; write the number of bytes, e.g. `budget = 4096`",
             ))

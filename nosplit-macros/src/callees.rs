@@ -1,8 +1,8 @@
 //! The syntactic callees of a body, and the self-call (recursion) check.
 
 use crate::render::{call_text, path_text, unraw};
-use proc_macro2::Span;
-use syn::spanned::Spanned;
+use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::visit::{self, Visit};
 use syn::{Block, Expr, ExprCall, ExprMethodCall, Item, Path, QSelf};
 
@@ -22,8 +22,8 @@ pub struct SelfNames {
 /// call), each once.
 pub struct Callees {
     pub list: Vec<String>,
-    /// The first direct call of the function to itself.
-    pub recursion: Option<Span>,
+    /// The callee tokens of the first direct call of the function to itself.
+    pub recursion: Option<TokenStream>,
 }
 
 /// Collects the callees of `block`: path calls as text (`foo`, `a::b`, `<T as Tr>::f`, generic
@@ -54,9 +54,9 @@ impl Visitor<'_> {
         }
     }
 
-    fn note_recursion(&mut self, span: Span) {
+    fn note_recursion(&mut self, callee: &dyn ToTokens) {
         if self.out.recursion.is_none() {
-            self.out.recursion = Some(span);
+            self.out.recursion = Some(callee.to_token_stream());
         }
     }
 
@@ -107,7 +107,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
                 .is_some_and(|s| unraw(&s.ident).starts_with(|c: char| c.is_uppercase()));
             if !constructor {
                 if self.is_self_path(p.qself.as_ref(), &p.path) {
-                    self.note_recursion(p.path.span());
+                    self.note_recursion(&p.path);
                 }
                 self.push(call_text(p.qself.as_ref(), &p.path));
             }
@@ -120,7 +120,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         if self.names.method && name == self.names.name {
             if let Expr::Path(recv) = &*call.receiver {
                 if recv.qself.is_none() && path_text(&recv.path) == "self" {
-                    self.note_recursion(call.method.span());
+                    self.note_recursion(&call.method);
                 }
             }
         }

@@ -15,7 +15,10 @@ use syn::{
 
 /// Expands the attribute with arguments `args` on `input`.
 pub fn attribute(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let item: Item = syn::parse2(input)?;
+    let item: Item = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => return Err(not_an_item(input)),
+    };
     match item {
         Item::Fn(func) => expand_item_fn(func, Args::parse(args)?),
         Item::Impl(imp) => expand_impl(imp, Args::parse(args)?),
@@ -37,9 +40,22 @@ pub fn attribute(args: TokenStream, input: TokenStream) -> syn::Result<TokenStre
     }
 }
 
-/// The input with every `#[nosplit]` removed: emitted after an error so that the rest of the
+/// The error followed by the input with every `#[nosplit]` removed, so that the rest of the
 /// crate still compiles and the user sees only the attribute's own error.
-pub fn fallback(input: TokenStream) -> TokenStream {
+pub fn with_fallback(error: syn::Error, input: TokenStream) -> TokenStream {
+    let error = error.to_compile_error();
+    if syn::parse2::<Item>(input.clone()).is_err()
+        && syn::parse2::<syn::Expr>(input.clone()).is_ok()
+    {
+        // An expression (a closure): keep it one expression.
+        return quote!({ #error #input });
+    }
+    let mut out = error;
+    out.extend(fallback(input));
+    out
+}
+
+fn fallback(input: TokenStream) -> TokenStream {
     match syn::parse2::<Item>(input.clone()) {
         Ok(Item::Fn(mut f)) => {
             f.attrs.retain(|a| !is_nosplit(a));
@@ -107,8 +123,8 @@ fn expand_impl(mut imp: ItemImpl, args: Args) -> syn::Result<TokenStream> {
         let ImplItem::Fn(func) = item else {
             if let Some(attr) = impl_item_attrs(item).and_then(|a| a.iter().find(|a| is_nosplit(a)))
             {
-                push(syn::Error::new(
-                    attr.span(),
+                push(syn::Error::new_spanned(
+                    attr,
                     "`#[nosplit]` applies to functions; only the methods of an `impl` can be \
                      annotated",
                 ));
@@ -178,9 +194,9 @@ fn expand_body(
         },
     };
     let found = callees::collect(block, &names);
-    if let Some(span) = found.recursion {
-        return Err(syn::Error::new(
-            span,
+    if let Some(callee) = found.recursion {
+        return Err(syn::Error::new_spanned(
+            callee,
             format_args!(
                 "`{name_str}` calls itself: recursion has no bounded stack depth, so no budget \
                  can hold it; rewrite it as a loop, or run the recursive part inside \
@@ -294,8 +310,8 @@ fn is_nosplit(attr: &Attribute) -> bool {
 }
 
 fn applied_twice(attr: &Attribute) -> syn::Error {
-    syn::Error::new(
-        attr.span(),
+    syn::Error::new_spanned(
+        attr,
         "`#[nosplit]` is applied twice: keep one attribute (with the budget, if any)",
     )
 }
@@ -402,6 +418,19 @@ impl VisitMut for EraseLifetimes {
             *lt = Lifetime::new("'_", lt.span());
         }
     }
+}
+
+/// The attribute on something that is not an item; rustc only lets that happen on
+/// expressions and statements, after its own error.
+fn not_an_item(input: TokenStream) -> syn::Error {
+    let closure = matches!(syn::parse2(input.clone()), Ok(syn::Expr::Closure(_)));
+    let msg = if closure {
+        "`#[nosplit]` cannot apply to a closure: its code runs in the function that calls it; \
+         annotate that function, or move the closure's body into a function"
+    } else {
+        "`#[nosplit]` applies to functions and `impl` blocks"
+    };
+    syn::Error::new_spanned(input, msg)
 }
 
 fn not_a_function(item: &Item) -> syn::Error {

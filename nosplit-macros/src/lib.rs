@@ -67,10 +67,6 @@ pub fn nosplit(args: TokenStream, input: TokenStream) -> TokenStream {
     let input = proc_macro2::TokenStream::from(input);
     match expand::attribute(args.into(), input.clone()) {
         Ok(tokens) => tokens.into(),
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(expand::fallback(input));
-            out.into()
-        }
+        Err(e) => expand::with_fallback(e, input).into(),
     }
 }

@@ -1,0 +1,6 @@
+use nosplit::nosplit;
+
+#[nosplit(budget)]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use nosplit::nosplit;
+
+#[nosplit("512")]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use nosplit::nosplit;
+
+#[nosplit(budget = 0)]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use nosplit::nosplit;
+
+extern "C" {
+    #[nosplit]
+    fn abort() -> !;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use nosplit::nosplit;
+
+fn main() {
+    let handler = #[nosplit] || 1;
+    handler();
+}

@@ -1,0 +1,10 @@
+use nosplit::nosplit;
+
+#[nosplit]
+mod handlers {
+    pub fn irq() {}
+}
+
+fn main() {
+    handlers::irq();
+}

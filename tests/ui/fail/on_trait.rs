@@ -1,0 +1,8 @@
+use nosplit::nosplit;
+
+#[nosplit]
+trait Handler {
+    fn handle(&self);
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use nosplit::nosplit;
+
+trait Handler {
+    #[nosplit(512)]
+    fn handle(&self);
+}
+
+fn main() {}

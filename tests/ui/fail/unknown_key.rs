@@ -1,0 +1,6 @@
+use nosplit::nosplit;
+
+#[nosplit(size = 512)]
+fn handler() {}
+
+fn main() {}
