@@ -84,3 +84,40 @@ impl Oracle {
         runtime_addr as i64 - self.address_of(module_and_name) as i64
     }
 }
+
+/// Return addresses of the current thread's frames, innermost first (the frame calling
+/// this function first), from the system unwinder.
+pub fn return_addresses() -> Vec<usize> {
+    use std::ffi::{c_int, c_void};
+    extern "C" {
+        fn _Unwind_Backtrace(
+            trace: extern "C" fn(*mut c_void, *mut c_void) -> c_int,
+            arg: *mut c_void,
+        ) -> c_int;
+        fn _Unwind_GetIP(ctx: *mut c_void) -> usize;
+    }
+    extern "C" fn step(ctx: *mut c_void, arg: *mut c_void) -> c_int {
+        // SAFETY: `arg` is the Vec below.
+        let v = unsafe { &mut *(arg as *mut Vec<usize>) };
+        v.push(unsafe { _Unwind_GetIP(ctx) });
+        if v.len() > 64 {
+            4
+        } else {
+            0
+        }
+    }
+    let mut v: Vec<usize> = Vec::new();
+    unsafe { _Unwind_Backtrace(step, &mut v as *mut Vec<usize> as *mut c_void) };
+    v.remove(0); // this function
+    v
+}
+
+impl Oracle {
+    /// The name of the function symbol containing link-time address `addr`.
+    pub fn symbol_at(&self, addr: u64) -> Option<&str> {
+        self.symbols
+            .iter()
+            .find(|(_, a, s)| (*a..a + s).contains(&addr))
+            .map(|(n, _, _)| n.as_str())
+    }
+}
