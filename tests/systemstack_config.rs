@@ -56,6 +56,7 @@ fn sp() -> usize {
 
 /// Recurses forever, 1 KiB a frame (until the stack runs out).
 #[inline(never)]
+#[allow(unconditional_recursion)]
 fn bottomless(n: u64) -> u64 {
     let mut buf = [0u8; 1024];
     std::hint::black_box(&mut buf);

@@ -26,3 +26,6 @@ nosplit_systemstack_switch:
     .cfi_endproc
     .size nosplit_systemstack_switch, .-nosplit_systemstack_switch
     .popsection
+// Objects assembled alone (tests/systemstack_asm) need this note for a non-executable stack.
+    .pushsection .note.GNU-stack,"",%progbits
+    .popsection
