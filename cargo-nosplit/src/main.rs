@@ -18,7 +18,8 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(Unusable(reason)) => {
-            eprintln!("error: {reason}");
+            // One line; for descriptions `FILE:LINE: reason`, as compilers print.
+            eprintln!("{reason}");
             ExitCode::from(2)
         }
     }
@@ -78,5 +79,7 @@ fn read_graph(path: &Path) -> Result<CallGraph, Unusable> {
 /// refused as unusable.
 fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
     let _ = (args, config);
-    Err(Unusable("binary input is not supported yet".into()))
+    Err(Unusable(
+        "cargo nosplit: binary input is not supported yet (use --graph)".into(),
+    ))
 }
