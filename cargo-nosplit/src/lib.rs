@@ -14,5 +14,6 @@ pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod describe;
+pub mod elf;
 pub mod graph;
 pub mod report;

@@ -1,0 +1,1003 @@
+//! The x86_64 ELF front end: reads a binary and builds its [`CallGraph`].
+//!
+//! - functions come from `.symtab` (or `.dynsym` when that is all there is), demangled;
+//! - each function's machine code is walked by [`x86_64`] for its frame and call sites;
+//! - call targets are resolved to functions: direct calls, calls through the GOT (`call
+//!   [rip+slot]`, the slot's dynamic relocation or link-time value naming the target), PLT
+//!   stubs, tail jumps; what stays unknown is an indirect call;
+//! - roots come from the `#[nosplit]` registry in the binary ([`registry`]);
+//! - stack switches and panic entries are recognised by name ([`symbols`]);
+//! - `.eh_frame` is read for a cross-check of the frames ([`eh_frame`]).
+//!
+//! ```no_run
+//! let out = cargo_nosplit::elf::load(
+//!     std::path::Path::new("target/release/app"),
+//!     &cargo_nosplit::elf::Options::default(),
+//! )?;
+//! println!("{} functions, {} roots", out.graph.functions.len(), out.graph.roots.len());
+//! # Ok::<(), cargo_nosplit::elf::ElfError>(())
+//! ```
+
+pub mod eh_frame;
+pub mod registry;
+pub mod symbols;
+pub mod x86_64;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, Rela, SectionHeader, Sym};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol, SectionFlags, SymbolKind};
+
+use crate::graph::{CallGraph, Edge, EdgeTarget, FuncId, Function, FunctionKind, Location, Root};
+pub use registry::Registered;
+
+/// Why a file cannot be checked. Every variant displays as one line.
+#[derive(Debug)]
+pub enum ElfError {
+    /// The file could not be read.
+    Io(String, std::io::Error),
+    /// The path is a directory.
+    Directory(String),
+    /// Not an ELF file.
+    NotElf,
+    /// A 32-bit ELF file.
+    Elf32,
+    /// An ELF file for another machine (`e_machine` and its name).
+    Machine(u16, &'static str),
+    /// No function symbols: a stripped binary.
+    NoSymbols,
+    /// A malformed or truncated file.
+    Malformed(String),
+}
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ElfError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
+            ElfError::Directory(p) => write!(f, "{p} is a directory, not an ELF binary"),
+            ElfError::NotElf => f.write_str("not an ELF file (no \\x7fELF magic)"),
+            ElfError::Elf32 => f.write_str("32-bit ELF file: only x86_64 (ELF64) binaries are supported"),
+            ElfError::Machine(m, name) => write!(
+                f,
+                "unsupported architecture {name} (e_machine {m}): only x86_64 binaries are supported"
+            ),
+            ElfError::NoSymbols => f.write_str(
+                "no function symbols (stripped binary?): build without `strip` (profile option strip = false)",
+            ),
+            ElfError::Malformed(why) => write!(f, "malformed ELF file: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ElfError {}
+
+/// Whether paths into the panic machinery count toward a root.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PanicMode {
+    /// Sound: a panic path is followed like any other (it usually ends unbounded, through the
+    /// panic hook's indirect call).
+    #[default]
+    Follow,
+    /// A panic path ends at the first function of the panic machinery: its frame is counted,
+    /// its calls are not followed.
+    Stop,
+}
+
+/// How roots get their budgets and how panics are accounted.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Budget of `#[nosplit]` without a number.
+    pub default_budget: u64,
+    /// Budgets are multiplied by this (the unoptimized-build multiplier, or 1).
+    pub budget_multiplier: u64,
+    /// Panic accounting.
+    pub panic: PanicMode,
+    /// Read `.eh_frame` and compare its CFA offsets with the frames found (verbose mode).
+    pub cross_check: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            default_budget: 4096,
+            budget_multiplier: 1,
+            panic: PanicMode::Follow,
+            cross_check: false,
+        }
+    }
+}
+
+/// Statistics of one load.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Functions with code analysed.
+    pub functions: usize,
+    /// Instructions decoded.
+    pub instructions: usize,
+    /// Jump tables recognised.
+    pub jump_tables: usize,
+}
+
+/// The result of reading a binary.
+#[derive(Clone, Debug)]
+pub struct ElfGraph {
+    /// The call graph with roots (budgets already defaulted and multiplied).
+    pub graph: CallGraph,
+    /// The registry entries as read.
+    pub registered: Vec<Registered>,
+    /// Functions recognised as entries to the panic machinery.
+    pub panic_entries: Vec<FuncId>,
+    /// The panic setting used.
+    pub panic_mode: PanicMode,
+    /// Remarks for a verbose mode: `.eh_frame` disagreements, unbalanced returns, why a
+    /// function's SP is dynamic.
+    pub diagnostics: Vec<String>,
+    /// Figures about the work done.
+    pub stats: Stats,
+}
+
+/// Reads the ELF file at `path`.
+pub fn load(path: &Path, opts: &Options) -> Result<ElfGraph, ElfError> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        return Err(ElfError::Directory(shown));
+    }
+    let data = std::fs::read(path).map_err(|e| ElfError::Io(shown, e))?;
+    analyze(&data, opts)
+}
+
+/// Reads an ELF image held in memory. Never panics on malformed input.
+pub fn analyze(data: &[u8], opts: &Options) -> Result<ElfGraph, ElfError> {
+    check_header(data)?;
+    let file =
+        ElfFile64::<Endianness>::parse(data).map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let image = Image::new(&file, data)?;
+    Builder::new(&file, image, opts)?.run()
+}
+
+fn check_header(data: &[u8]) -> Result<(), ElfError> {
+    if data.len() < 4 || &data[..4] != b"\x7fELF" {
+        return Err(ElfError::NotElf);
+    }
+    if data.len() < 20 {
+        return Err(ElfError::Malformed("truncated ELF header".into()));
+    }
+    match data[4] {
+        1 => return Err(ElfError::Elf32),
+        2 => {}
+        c => return Err(ElfError::Malformed(format!("unknown ELF class {c}"))),
+    }
+    let little = data[5] == 1;
+    let machine = if little {
+        u16::from_le_bytes([data[18], data[19]])
+    } else {
+        u16::from_be_bytes([data[18], data[19]])
+    };
+    if machine != elf::EM_X86_64 {
+        let name = match machine {
+            elf::EM_AARCH64 => "aarch64",
+            elf::EM_386 => "i386",
+            elf::EM_ARM => "arm",
+            elf::EM_RISCV => "riscv",
+            elf::EM_PPC64 => "powerpc64",
+            elf::EM_S390 => "s390x",
+            elf::EM_MIPS => "mips",
+            elf::EM_LOONGARCH => "loongarch",
+            _ => "other",
+        };
+        return Err(ElfError::Machine(machine, name));
+    }
+    Ok(())
+}
+
+/// A loaded section.
+#[derive(Clone, Debug)]
+pub(crate) struct Sec {
+    pub name: String,
+    pub addr: u64,
+    pub size: u64,
+    /// File offset of the contents (`None` for `.bss`-like sections).
+    pub offset: Option<u64>,
+    pub exec: bool,
+    pub write: bool,
+}
+
+/// What a dynamic relocation puts at an address.
+#[derive(Clone, Debug)]
+enum Reloc {
+    /// A known address (`R_X86_64_RELATIVE`, or a symbol defined in the file).
+    Value(u64),
+    /// An undefined symbol, resolved by the dynamic linker.
+    Symbol(String),
+    /// `R_X86_64_IRELATIVE`: whatever the resolver at this address returns.
+    Ifunc(u64),
+}
+
+/// The file's memory image: sections by address and the dynamic relocations.
+pub(crate) struct Image<'a> {
+    data: &'a [u8],
+    secs: Vec<Sec>,
+    relocs: HashMap<u64, Reloc>,
+    relro: Vec<(u64, u64)>,
+}
+
+impl<'a> Image<'a> {
+    fn new(file: &ElfFile64<'a, Endianness>, data: &'a [u8]) -> Result<Self, ElfError> {
+        let endian = file.endian();
+        let mut secs = Vec::new();
+        for s in file.sections() {
+            let SectionFlags::Elf { sh_flags } = s.flags() else {
+                continue;
+            };
+            if sh_flags & u64::from(elf::SHF_ALLOC) == 0 || s.size() == 0 {
+                continue;
+            }
+            let name = s.name().unwrap_or("").to_string();
+            let offset = match s.file_range() {
+                Some((off, size)) => {
+                    if off.checked_add(size).is_none_or(|e| e > data.len() as u64) {
+                        return Err(ElfError::Malformed(format!(
+                            "section {name} extends past the end of the file (truncated?)"
+                        )));
+                    }
+                    Some(off)
+                }
+                None => None,
+            };
+            secs.push(Sec {
+                name,
+                addr: s.address(),
+                size: s.size(),
+                offset,
+                exec: sh_flags & u64::from(elf::SHF_EXECINSTR) != 0,
+                write: sh_flags & u64::from(elf::SHF_WRITE) != 0,
+            });
+        }
+        secs.sort_by_key(|s| s.addr);
+        let mut relro = Vec::new();
+        if let Ok(phdrs) = file.elf_header().program_headers(endian, data) {
+            for p in phdrs {
+                if p.p_type(endian) == elf::PT_GNU_RELRO {
+                    let a = p.p_vaddr(endian);
+                    relro.push((a, a.saturating_add(p.p_memsz(endian))));
+                }
+            }
+        }
+        let mut relocs = HashMap::new();
+        let sections = file.elf_section_table();
+        for sh in sections.iter() {
+            if sh.sh_type(endian) != elf::SHT_RELA
+                || sh.sh_flags(endian) & u64::from(elf::SHF_ALLOC) == 0
+            {
+                continue;
+            }
+            let Ok(relas) = sh.data_as_array::<elf::Rela64<Endianness>, _>(endian, data) else {
+                return Err(ElfError::Malformed("unreadable relocation section".into()));
+            };
+            let link = sh.sh_link(endian);
+            let symtab = if link != 0 {
+                sections
+                    .symbol_table_by_index(endian, data, object::SectionIndex(link as usize))
+                    .ok()
+            } else {
+                None
+            };
+            for r in relas {
+                let at = r.r_offset(endian);
+                let addend = r.r_addend(endian);
+                let sym = r.r_sym(endian, false);
+                let value = match r.r_type(endian, false) {
+                    elf::R_X86_64_RELATIVE => Reloc::Value(addend as u64),
+                    elf::R_X86_64_IRELATIVE => Reloc::Ifunc(addend as u64),
+                    t @ (elf::R_X86_64_64 | elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT) => {
+                        let Some(st) = symtab.as_ref() else { continue };
+                        let Ok(s) = st.symbol(object::SymbolIndex(sym as usize)) else {
+                            continue;
+                        };
+                        let name = st.symbol_name(endian, s).unwrap_or(b"");
+                        let name = String::from_utf8_lossy(name).into_owned();
+                        let add = if t == elf::R_X86_64_64 { addend } else { 0 };
+                        if s.st_shndx(endian) != elf::SHN_UNDEF && s.st_value(endian) != 0 {
+                            if s.st_type() == elf::STT_GNU_IFUNC {
+                                Reloc::Ifunc(s.st_value(endian))
+                            } else {
+                                Reloc::Value(s.st_value(endian).wrapping_add(add as u64))
+                            }
+                        } else {
+                            Reloc::Symbol(name)
+                        }
+                    }
+                    _ => continue,
+                };
+                relocs.insert(at, value);
+            }
+        }
+        Ok(Image {
+            data,
+            secs,
+            relocs,
+            relro,
+        })
+    }
+
+    pub(crate) fn section_at(&self, addr: u64) -> Option<&Sec> {
+        let i = self.secs.partition_point(|s| s.addr <= addr);
+        let s = self.secs.get(i.checked_sub(1)?)?;
+        (addr < s.addr + s.size).then_some(s)
+    }
+
+    pub(crate) fn section_by_name(&self, name: &str) -> Option<&Sec> {
+        self.secs.iter().find(|s| s.name == name)
+    }
+
+    /// Bytes of a section from `addr` to its end.
+    fn rest_of_section(&self, addr: u64) -> Option<&'a [u8]> {
+        let s = self.section_at(addr)?;
+        let off = s.offset? + (addr - s.addr);
+        let end = s.offset? + s.size;
+        self.data.get(off as usize..end as usize)
+    }
+
+    /// `len` bytes at `addr` (within one section).
+    pub(crate) fn read(&self, addr: u64, len: usize) -> Option<&'a [u8]> {
+        self.rest_of_section(addr)?.get(..len)
+    }
+
+    /// The pointer at `addr` after relocation.
+    pub(crate) fn pointer(&self, addr: u64) -> Option<u64> {
+        match self.relocs.get(&addr) {
+            Some(Reloc::Value(v)) => Some(*v),
+            Some(_) => None,
+            None => {
+                let b = self.read(addr, 8)?;
+                Some(u64::from_le_bytes(b.try_into().ok()?))
+            }
+        }
+    }
+
+    /// Whether the contents at `addr` are fixed once the program runs (read-only, RELRO or the
+    /// GOT): only then does a pointer there name a fixed call target.
+    fn is_constant(&self, addr: u64) -> bool {
+        match self.section_at(addr) {
+            Some(s) => {
+                !s.write
+                    || s.name == ".got"
+                    || s.name == ".got.plt"
+                    || self.relro.iter().any(|&(a, e)| addr >= a && addr < e)
+            }
+            None => false,
+        }
+    }
+}
+
+impl x86_64::Memory for Image<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        Image::read(self, addr, len)
+    }
+    fn pointer(&self, addr: u64) -> Option<u64> {
+        Image::pointer(self, addr)
+    }
+}
+
+/// A function found in the file (or made up for a call target without a symbol).
+struct Func {
+    addr: u64,
+    end: u64,
+    name: String,
+    /// Display names of every symbol at this address.
+    aliases: Vec<String>,
+    ifunc: bool,
+    facts: Option<x86_64::Facts>,
+}
+
+/// Where a control transfer leads.
+#[derive(Clone, Debug)]
+enum Target {
+    Func(usize),
+    External(String),
+    Unknown,
+}
+
+struct Builder<'a, 'f> {
+    file: &'f ElfFile64<'a, Endianness>,
+    image: Image<'a>,
+    opts: &'f Options,
+    funcs: Vec<Func>,
+    by_addr: HashMap<u64, usize>,
+    /// Function indices sorted by address, for "which function contains this address".
+    sorted: Vec<usize>,
+    symbol_at: HashMap<u64, String>,
+    diagnostics: Vec<String>,
+}
+
+impl<'a, 'f> Builder<'a, 'f> {
+    fn new(
+        file: &'f ElfFile64<'a, Endianness>,
+        image: Image<'a>,
+        opts: &'f Options,
+    ) -> Result<Self, ElfError> {
+        let mut b = Builder {
+            file,
+            image,
+            opts,
+            funcs: Vec::new(),
+            by_addr: HashMap::new(),
+            sorted: Vec::new(),
+            symbol_at: HashMap::new(),
+            diagnostics: Vec::new(),
+        };
+        b.collect_symbols();
+        if b.funcs.is_empty() {
+            return Err(ElfError::NoSymbols);
+        }
+        Ok(b)
+    }
+
+    fn collect_symbols(&mut self) {
+        // (addr, size, raw name, global, ifunc, from symtab)
+        let mut raw: Vec<(u64, u64, &str, bool, bool, bool)> = Vec::new();
+        for (from_symtab, syms) in [
+            (true, self.file.symbols()),
+            (false, self.file.dynamic_symbols()),
+        ] {
+            for s in syms {
+                if s.kind() != SymbolKind::Text || s.is_undefined() || s.address() == 0 {
+                    continue;
+                }
+                let Some(idx) = s.section_index() else {
+                    continue;
+                };
+                let Ok(sec) = self.file.section_by_index(idx) else {
+                    continue;
+                };
+                let SectionFlags::Elf { sh_flags } = sec.flags() else {
+                    continue;
+                };
+                if sh_flags & u64::from(elf::SHF_EXECINSTR) == 0 {
+                    continue;
+                }
+                let Ok(name) = s.name() else { continue };
+                if name.is_empty() {
+                    continue;
+                }
+                let ifunc = s.elf_symbol().st_type() == elf::STT_GNU_IFUNC;
+                raw.push((
+                    s.address(),
+                    s.size(),
+                    name,
+                    s.is_global(),
+                    ifunc,
+                    from_symtab,
+                ));
+            }
+        }
+        // Preferred name first: symtab over dynsym, global over local.
+        raw.sort_by(|a, b| a.0.cmp(&b.0).then(b.5.cmp(&a.5)).then(b.3.cmp(&a.3)));
+        for (addr, size, name, _global, ifunc, _) in raw {
+            let display = symbols::display_name(name);
+            self.symbol_at
+                .entry(addr)
+                .or_insert_with(|| display.clone());
+            if let Some(&i) = self.by_addr.get(&addr) {
+                let f = &mut self.funcs[i];
+                if !f.aliases.contains(&display) {
+                    f.aliases.push(display);
+                }
+                f.end = f.end.max(addr + size);
+                f.ifunc |= ifunc;
+                continue;
+            }
+            let i = self.funcs.len();
+            self.funcs.push(Func {
+                addr,
+                end: addr + size,
+                name: display.clone(),
+                aliases: vec![display],
+                ifunc,
+                facts: None,
+            });
+            self.by_addr.insert(addr, i);
+        }
+        // Symbols without a size extend to the next function or the end of their section.
+        let mut order: Vec<usize> = (0..self.funcs.len()).collect();
+        order.sort_by_key(|&i| self.funcs[i].addr);
+        for k in 0..order.len() {
+            let i = order[k];
+            let sec_end = self
+                .image
+                .section_at(self.funcs[i].addr)
+                .map(|s| s.addr + s.size)
+                .unwrap_or(self.funcs[i].addr);
+            let next = order
+                .get(k + 1)
+                .map(|&j| self.funcs[j].addr)
+                .unwrap_or(u64::MAX);
+            let f = &mut self.funcs[i];
+            if f.end <= f.addr {
+                f.end = next.min(sec_end);
+            }
+            f.end = f.end.min(sec_end);
+        }
+        self.sorted = order;
+    }
+
+    /// The function containing `addr`, by symbol extents.
+    fn containing(&self, addr: u64) -> Option<usize> {
+        let k = self.sorted.partition_point(|&i| self.funcs[i].addr <= addr);
+        let i = *self.sorted.get(k.checked_sub(1)?)?;
+        (addr < self.funcs[i].end).then_some(i)
+    }
+
+    /// Resolves a code address: a function, a PLT-like stub to an external, or a new function.
+    fn resolve_code(&mut self, target: u64, hops: u32) -> Target {
+        if let Some(&i) = self.by_addr.get(&target) {
+            if self.funcs[i].ifunc {
+                // The symbol's code is the resolver, not the function called.
+                return Target::External(self.funcs[i].name.clone());
+            }
+            return Target::Func(i);
+        }
+        let Some(sec) = self.image.section_at(target) else {
+            return Target::Unknown;
+        };
+        if !sec.exec {
+            return Target::Unknown;
+        }
+        // A stub: [endbr64;] [bnd] jmp [rip+slot].
+        if hops < 3 {
+            if let Some(bytes) = self.image.rest_of_section(target) {
+                let bytes = &bytes[..bytes.len().min(32)];
+                let mut d =
+                    iced_x86::Decoder::with_ip(64, bytes, target, iced_x86::DecoderOptions::NONE);
+                for _ in 0..3 {
+                    if !d.can_decode() {
+                        break;
+                    }
+                    let ins = d.decode();
+                    match ins.mnemonic() {
+                        iced_x86::Mnemonic::Endbr64 | iced_x86::Mnemonic::Nop => continue,
+                        iced_x86::Mnemonic::Jmp if ins.is_ip_rel_memory_operand() => {
+                            return self.resolve_slot(ins.ip_rel_memory_address(), hops + 1);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if sec.name.starts_with(".plt") || sec.name == ".iplt" {
+            return Target::Unknown;
+        }
+        // Code without a symbol of its own: a new function, up to the end of the enclosing
+        // symbol or section.
+        let (end, name) = match self.containing(target) {
+            Some(c) => (
+                self.funcs[c].end,
+                format!("{}+{:#x}", self.funcs[c].name, target - self.funcs[c].addr),
+            ),
+            None => {
+                let next = self
+                    .sorted
+                    .partition_point(|&i| self.funcs[i].addr <= target);
+                let next = self
+                    .sorted
+                    .get(next)
+                    .map(|&i| self.funcs[i].addr)
+                    .unwrap_or(u64::MAX);
+                ((sec.addr + sec.size).min(next), format!("sub_{target:x}"))
+            }
+        };
+        let i = self.funcs.len();
+        self.funcs.push(Func {
+            addr: target,
+            end,
+            name: name.clone(),
+            aliases: vec![name],
+            ifunc: false,
+            facts: None,
+        });
+        self.by_addr.insert(target, i);
+        Target::Func(i)
+    }
+
+    fn resolve_slot(&mut self, slot: u64, hops: u32) -> Target {
+        match self.image.relocs.get(&slot).cloned() {
+            Some(Reloc::Value(v)) => self.resolve_code(v, hops),
+            Some(Reloc::Symbol(name)) => Target::External(symbols::display_name(&name)),
+            Some(Reloc::Ifunc(resolver)) => Target::External(
+                self.symbol_at
+                    .get(&resolver)
+                    .cloned()
+                    .unwrap_or_else(|| format!("ifunc@{resolver:#x}")),
+            ),
+            None => {
+                if !self.image.is_constant(slot) {
+                    return Target::Unknown;
+                }
+                match self.image.pointer(slot) {
+                    Some(v) if v != 0 => self.resolve_code(v, hops),
+                    _ => Target::Unknown,
+                }
+            }
+        }
+    }
+
+    /// Walks function `i` and resolves its sites.
+    fn walk(
+        &mut self,
+        i: usize,
+        probestack: &[u64],
+        noreturn_calls: Option<&std::collections::HashSet<u64>>,
+        refs: &[u64],
+    ) -> (x86_64::Facts, Vec<(x86_64::Site, Target)>) {
+        let (addr, end) = (self.funcs[i].addr, self.funcs[i].end);
+        let code = self
+            .image
+            .rest_of_section(addr)
+            .map(|b| &b[..b.len().min((end - addr) as usize)])
+            .unwrap_or(&[]);
+        let facts = x86_64::analyze(
+            code,
+            addr,
+            &self.image,
+            x86_64::WalkOptions {
+                probestack,
+                noreturn_calls,
+                refs,
+            },
+        );
+        let mut targets = Vec::with_capacity(facts.sites.len());
+        for s in &facts.sites {
+            let t = match s.kind {
+                x86_64::SiteKind::Call(t) | x86_64::SiteKind::Tail(t) => self.resolve_code(t, 0),
+                x86_64::SiteKind::CallSlot(a) | x86_64::SiteKind::TailSlot(a) => {
+                    self.resolve_slot(a, 0)
+                }
+                x86_64::SiteKind::Indirect | x86_64::SiteKind::IndirectTail => Target::Unknown,
+            };
+            targets.push((*s, t));
+        }
+        (facts, targets)
+    }
+
+    fn run(mut self) -> Result<ElfGraph, ElfError> {
+        let probestack: Vec<u64> = self
+            .funcs
+            .iter()
+            .filter(|f| {
+                f.aliases
+                    .iter()
+                    .any(|a| a == "__rust_probestack" || a == "__probestack")
+            })
+            .map(|f| f.addr)
+            .collect();
+        let mut stats = Stats::default();
+        let mut refs = Vec::new();
+        for sec in self.image.secs.iter().filter(|s| s.exec) {
+            if let Some(code) = self.image.rest_of_section(sec.addr) {
+                x86_64::references(code, sec.addr, &mut refs);
+            }
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        // Pass 1: every function, calls assumed to return. Resolution may add functions
+        // (targets without symbols), which are analysed in turn.
+        let mut resolved: Vec<Vec<(x86_64::Site, Target)>> = Vec::new();
+        let mut next = 0;
+        while next < self.funcs.len() {
+            let i = next;
+            next += 1;
+            let (facts, targets) = self.walk(i, &probestack, None, &refs);
+            self.funcs[i].facts = Some(facts);
+            resolved.push(targets);
+        }
+        // Which functions may return: a `ret` reached, or a tail jump to one that may. Pass 1
+        // over-approximates paths, so this over-approximates returning: sound.
+        let n = self.funcs.len();
+        let mut may_return: Vec<bool> = (0..n)
+            .map(|i| {
+                let f = self.funcs[i].facts.as_ref().expect("walked");
+                f.returns || f.dynamic_sp.is_some()
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for (i, sites) in resolved.iter().enumerate() {
+                if may_return[i] {
+                    continue;
+                }
+                let r = sites.iter().any(|(s, t)| {
+                    matches!(
+                        s.kind,
+                        x86_64::SiteKind::Tail(_)
+                            | x86_64::SiteKind::TailSlot(_)
+                            | x86_64::SiteKind::IndirectTail
+                    ) && match t {
+                        Target::Func(j) => may_return[*j],
+                        Target::External(name) => !is_noreturn_external(name),
+                        Target::Unknown => true,
+                    }
+                });
+                if r {
+                    may_return[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Pass 2: functions calling a function that never returns, walked again with those
+        // calls ending their path (the bytes after such a call belong to another block).
+        #[allow(clippy::needless_range_loop)] // `self.walk` borrows `self` mutably inside.
+        for i in 0..n {
+            let stops: std::collections::HashSet<u64> = resolved[i]
+                .iter()
+                .filter(|(s, t)| {
+                    matches!(
+                        s.kind,
+                        x86_64::SiteKind::Call(_) | x86_64::SiteKind::CallSlot(_)
+                    ) && match t {
+                        Target::Func(j) => !may_return[*j],
+                        Target::External(name) => is_noreturn_external(name),
+                        Target::Unknown => false,
+                    }
+                })
+                .map(|(s, _)| s.addr)
+                .collect();
+            if stops.is_empty() {
+                continue;
+            }
+            let (facts, targets) = self.walk(i, &probestack, Some(&stops), &refs);
+            self.funcs[i].facts = Some(facts);
+            resolved[i] = targets;
+        }
+        for f in &self.funcs {
+            let facts = f.facts.as_ref().expect("walked");
+            stats.functions += 1;
+            stats.instructions += facts.instructions;
+            stats.jump_tables += facts.jump_tables.len();
+            if let Some(a) = facts.dynamic_sp {
+                self.diagnostics.push(format!(
+                    "{} ({:#x}): unbounded at {a:#x}: {}",
+                    f.name,
+                    f.addr,
+                    facts.dynamic_reason.unwrap_or("dynamic stack pointer")
+                ));
+            }
+            if let Some((a, d)) = facts.unbalanced_ret {
+                self.diagnostics.push(format!(
+                    "{} ({:#x}): `ret` at {a:#x} with depth {d} (expected 0)",
+                    f.name, f.addr
+                ));
+            }
+        }
+
+        // The graph: code functions first (FuncId = index), externals after.
+        let mut graph = CallGraph::new(8);
+        let mut panic_entries = Vec::new();
+        for f in &self.funcs {
+            let facts = f.facts.as_ref().expect("analysed above");
+            let mut g = Function::new(f.name.clone(), facts.frame);
+            g.address = Some(f.addr);
+            g.dynamic_sp = facts.dynamic_sp;
+            if f.aliases.iter().any(|a| symbols::is_stack_switch(a)) {
+                g.kind = FunctionKind::Grows;
+            }
+            let id = graph.add(g);
+            if f.aliases.iter().any(|a| symbols::is_panic_entry(a)) {
+                panic_entries.push(id);
+            }
+        }
+        let mut externals: HashMap<String, FuncId> = HashMap::new();
+        for (i, sites) in resolved.into_iter().enumerate() {
+            let mut edges = Vec::with_capacity(sites.len());
+            for (s, t) in sites {
+                let tail = matches!(
+                    s.kind,
+                    x86_64::SiteKind::Tail(_)
+                        | x86_64::SiteKind::TailSlot(_)
+                        | x86_64::SiteKind::IndirectTail
+                );
+                let id = match t {
+                    Target::Func(j) => Some(FuncId(j as u32)),
+                    Target::External(name) => {
+                        Some(*externals.entry(name.clone()).or_insert_with(|| {
+                            let mut e = Function::new(name.clone(), 0);
+                            e.kind = FunctionKind::External;
+                            let id = graph.add(e);
+                            if symbols::is_panic_entry(&name) {
+                                panic_entries.push(id);
+                            }
+                            id
+                        }))
+                    }
+                    Target::Unknown => None,
+                };
+                let target = match (id, tail) {
+                    (Some(id), false) => EdgeTarget::Call(id),
+                    (Some(id), true) => EdgeTarget::Tail(id),
+                    (None, _) => EdgeTarget::Indirect { bound: None },
+                };
+                edges.push(Edge {
+                    target,
+                    depth: s.depth.max(0) as u64,
+                    site: Some(s.addr),
+                });
+            }
+            graph.functions[i].edges = edges;
+        }
+        if self.opts.panic == PanicMode::Stop {
+            for &id in &panic_entries {
+                graph.functions[id.index()].edges.clear();
+                graph.functions[id.index()].dynamic_sp = None;
+                if graph.functions[id.index()].kind == FunctionKind::External {
+                    // An external panic entry (`_Unwind_Resume` from libgcc_s) ends the path
+                    // with nothing counted beyond the call itself.
+                    graph.functions[id.index()].kind = FunctionKind::Code;
+                }
+            }
+        }
+
+        if self.opts.cross_check {
+            let frames: Vec<(u64, u64)> = self
+                .funcs
+                .iter()
+                .map(|f| {
+                    (
+                        f.addr,
+                        f.facts.as_ref().map_or(0, |x| x.max_sp.max(0) as u64),
+                    )
+                })
+                .collect();
+            let names: HashMap<u64, &str> = self
+                .funcs
+                .iter()
+                .map(|f| (f.addr, f.name.as_str()))
+                .collect();
+            for m in eh_frame::cross_check(self.file, &frames) {
+                let name = names.get(&m.function).copied().unwrap_or("?");
+                self.diagnostics.push(format!(
+                    "{name} ({:#x}): .eh_frame CFA offset reaches {} but the walk found depth {} + 8",
+                    m.function, m.cfa_max, m.walk_max
+                ));
+            }
+        }
+
+        let registered = registry::read(&self.image)?;
+        graph.roots = self.roots(&registered);
+        Ok(ElfGraph {
+            graph,
+            registered,
+            panic_entries,
+            panic_mode: self.opts.panic,
+            diagnostics: self.diagnostics,
+            stats,
+        })
+    }
+
+    /// One root per registered function and per copy of its code in the binary.
+    fn roots(&mut self, registered: &[Registered]) -> Vec<Root> {
+        let mut by_canon: HashMap<String, Vec<usize>> = HashMap::new();
+        if registered.iter().any(|r| r.addr.is_none()) {
+            for (i, f) in self.funcs.iter().enumerate() {
+                for a in &f.aliases {
+                    let c = loose(&symbols::canonical(a));
+                    let v = by_canon.entry(c).or_default();
+                    if !v.contains(&i) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+        let mut roots = Vec::new();
+        for r in registered {
+            let budget = u64::from(r.budget.unwrap_or(0))
+                .max(if r.budget.is_none() {
+                    self.opts.default_budget
+                } else {
+                    0
+                })
+                .saturating_mul(self.opts.budget_multiplier.max(1));
+            let location = Some(Location {
+                file: r.file.clone(),
+                line: r.line,
+            });
+            let mut ids: Vec<usize> = Vec::new();
+            if let Some(a) = r.addr {
+                if let Target::Func(i) = self.resolve_code(a, 0) {
+                    ids.push(i);
+                }
+            } else {
+                let key = loose(&symbols::canonical(&r.path));
+                if let Some(v) = by_canon.get(&key) {
+                    ids.extend(v.iter().copied());
+                }
+            }
+            ids.sort_by_key(|&i| self.funcs[i].addr);
+            if ids.is_empty() {
+                roots.push(Root {
+                    name: r.path.clone(),
+                    location,
+                    budget,
+                    function: None,
+                    declared_callees: r
+                        .callees
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(String::from)
+                        .collect(),
+                });
+                continue;
+            }
+            let several = ids.len() > 1;
+            for i in ids {
+                let f = &self.funcs[i];
+                let name = if !several {
+                    r.path.clone()
+                } else if f.name != r.path {
+                    f.name.clone()
+                } else {
+                    format!("{} @{:#x}", f.name, f.addr)
+                };
+                roots.push(Root {
+                    name,
+                    location: location.clone(),
+                    budget,
+                    function: Some(FuncId(i as u32)),
+                    declared_callees: r
+                        .callees
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(String::from)
+                        .collect(),
+                });
+            }
+        }
+        roots
+    }
+}
+
+/// External functions that never return.
+fn is_noreturn_external(name: &str) -> bool {
+    matches!(
+        name,
+        "abort"
+            | "exit"
+            | "_exit"
+            | "_Exit"
+            | "quick_exit"
+            | "__assert_fail"
+            | "__stack_chk_fail"
+            | "__fortify_fail"
+            | "__chk_fail"
+            | "__libc_fatal"
+            | "_Unwind_Resume"
+            | "pthread_exit"
+            | "__cxa_throw"
+            | "__cxa_rethrow"
+            | "longjmp"
+            | "siglongjmp"
+            | "__longjmp_chk"
+    )
+}
+
+/// Canonical names compared loosely: a trait in `<T as Trait>` by its last segment, since the
+/// registry holds the trait as written in the source.
+fn loose(c: &str) -> String {
+    if let Some(rest) = c.strip_prefix('<') {
+        if let Some(pos) = rest.find(" as ") {
+            if let Some(close) = rest.rfind(">::") {
+                if close > pos {
+                    let ty = &rest[..pos];
+                    let tr = &rest[pos + 4..close];
+                    let tr = tr.rsplit("::").next().unwrap_or(tr);
+                    return format!("<{ty} as {tr}>{}", &rest[close + 1..]);
+                }
+            }
+        }
+    }
+    c.to_string()
+}
