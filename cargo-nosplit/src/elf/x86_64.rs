@@ -1040,7 +1040,10 @@ mod tests {
         //     sub rsp,0x180; call [rip+0x100]; add rsp,0x11180; pop rbx; ret
         let f = walk(0x16, 0x4b, &[]);
         assert_eq!(f.frame, 8 + 0x11000 + 0x180);
-        assert_eq!(site(&f, SiteKind::CallSlot(0x42 + 0x100)), 8 + 0x11000 + 0x180);
+        assert_eq!(
+            site(&f, SiteKind::CallSlot(0x42 + 0x100)),
+            8 + 0x11000 + 0x180
+        );
         assert!(f.dynamic_sp.is_none() && f.unbalanced_ret.is_none());
     }
 
