@@ -2,11 +2,16 @@
 //! code in the binary: `examples/registry.rs` is built with `--release` (into the shared
 //! `<workspace>/target/nosplit-fixtures`) and run; its printed registry must list
 //! `never_called` with an address, and the ELF file must hold the function's symbol.
+//!
+//! The same binary checks `docs/REGISTRY.md`: decoding the `linkme_NOSPLIT_REGISTRY` section
+//! by the documented layout and relocation rules gives exactly the entries the program
+//! printed, with addresses equal to the functions' symbol values.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use object::{Object, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags};
 
 #[test]
 fn uncalled_function_is_registered_in_release() {
