@@ -156,8 +156,10 @@ pub struct RootVerdict {
     pub status: Status,
     /// worst(root) in bytes, `None` when unbounded or missing.
     pub worst: Option<u64>,
-    /// The cause, when unbounded.
+    /// The cause, when unbounded: the one the worst path leads to.
     pub cause: Option<CauseId>,
+    /// Every distinct cause the root reaches, `cause` first (empty when bounded).
+    pub causes: Vec<CauseId>,
     /// The worst path from the root (to the cause when unbounded; empty when missing).
     pub path: Vec<Step>,
 }
@@ -223,6 +225,16 @@ struct Scc {
 
 const UNVISITED: u32 = u32::MAX;
 
+/// Scratch space for listing the causes each unbounded root reaches.
+#[derive(Default)]
+struct Reach {
+    /// Causes by the function where they are (every member of a cycle).
+    causes_at: HashMap<u32, Vec<CauseId>>,
+    /// `round` marks the functions seen for the current root.
+    stamp: Vec<u32>,
+    round: u32,
+}
+
 /// Per-function state of the walk, together so that looking at a callee costs one cache
 /// miss, not three (the graph is walked in random order).
 #[derive(Clone, Copy)]
@@ -283,7 +295,10 @@ pub fn analyze(graph: &CallGraph, assumptions: &Assumptions) -> Analysis {
             ));
         }
     }
-    let roots = (0..graph.roots.len()).map(|i| core.verdict(i)).collect();
+    let mut reach = Reach::default();
+    let roots = (0..graph.roots.len())
+        .map(|i| core.verdict(i, &mut reach))
+        .collect();
     warnings.extend(budget_consistency(graph));
     Analysis {
         worst: core.nodes.iter().map(|n| n.worst).collect(),
@@ -450,9 +465,12 @@ impl Core<'_> {
             }
             FunctionKind::Code => {}
         }
+        // The first unknown decides the result; the loop still goes on so that every unknown
+        // of the function is recorded as a cause of its own (reports list them all).
+        let mut unbounded: Option<(Worst, Choice)> = None;
         if let Some(site) = func.dynamic_sp {
             let c = self.new_cause(Cause::DynamicSp { function: id, site });
-            return (Worst::Unbounded(c), Choice::Local);
+            unbounded = Some((Worst::Unbounded(c), Choice::Local));
         }
         let mut best = func.frame;
         let mut choice = Choice::Frame;
@@ -464,7 +482,10 @@ impl Core<'_> {
                     }
                     match self.nodes[t.index()].worst {
                         Worst::Bounded(w) => w,
-                        u @ Worst::Unbounded(_) => return (u, Choice::Edge(i as u32)),
+                        u @ Worst::Unbounded(_) => {
+                            unbounded.get_or_insert((u, Choice::Edge(i as u32)));
+                            continue;
+                        }
                     }
                 }
                 EdgeTarget::Indirect { bound } => {
@@ -476,7 +497,8 @@ impl Core<'_> {
                                 site: e.site,
                                 depth: e.depth,
                             });
-                            return (Worst::Unbounded(c), Choice::Edge(i as u32));
+                            unbounded.get_or_insert((Worst::Unbounded(c), Choice::Edge(i as u32)));
+                            continue;
                         }
                     }
                 }
@@ -486,6 +508,9 @@ impl Core<'_> {
                 best = cost;
                 choice = Choice::Edge(i as u32);
             }
+        }
+        if let Some(u) = unbounded {
+            return u;
         }
         (Worst::Bounded(best), choice)
     }
@@ -617,7 +642,56 @@ impl Core<'_> {
         cycle
     }
 
-    fn verdict(&self, r: usize) -> RootVerdict {
+    /// Every cause reachable from `f` through unbounded functions, `first` first. `reach`
+    /// is scratch space shared by all roots.
+    fn reachable_causes(&self, f: usize, first: CauseId, reach: &mut Reach) -> Vec<CauseId> {
+        if reach.causes_at.is_empty() {
+            for (i, c) in self.causes.iter().enumerate() {
+                let id = CauseId(i as u32);
+                match c {
+                    Cause::Cycle { cycle } => {
+                        for m in cycle {
+                            reach.causes_at.entry(m.0).or_default().push(id);
+                        }
+                    }
+                    Cause::Indirect { function, .. }
+                    | Cause::External { function }
+                    | Cause::DynamicSp { function, .. } => {
+                        reach.causes_at.entry(function.0).or_default().push(id)
+                    }
+                }
+            }
+            reach.stamp = vec![0; self.nodes.len()];
+        }
+        reach.round += 1;
+        let round = reach.round;
+        let mut found = vec![first];
+        let mut queue = VecDeque::from([f]);
+        reach.stamp[f] = round;
+        while let Some(v) = queue.pop_front() {
+            for &c in reach.causes_at.get(&(v as u32)).into_iter().flatten() {
+                if !found.contains(&c) {
+                    found.push(c);
+                }
+            }
+            if self.out_degree(v) == 0 {
+                continue;
+            }
+            for e in &self.graph.functions[v].edges {
+                if let EdgeTarget::Call(t) | EdgeTarget::Tail(t) = e.target {
+                    let t = t.index();
+                    if reach.stamp[t] != round && matches!(self.nodes[t].worst, Worst::Unbounded(_))
+                    {
+                        reach.stamp[t] = round;
+                        queue.push_back(t);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn verdict(&self, r: usize, reach: &mut Reach) -> RootVerdict {
         let root = &self.graph.roots[r];
         let Some(f) = root.function else {
             return RootVerdict {
@@ -625,6 +699,7 @@ impl Core<'_> {
                 status: Status::Missing,
                 worst: None,
                 cause: None,
+                causes: Vec::new(),
                 path: Vec::new(),
             };
         };
@@ -639,6 +714,7 @@ impl Core<'_> {
                 },
                 worst: Some(w),
                 cause: None,
+                causes: Vec::new(),
                 path,
             },
             Worst::Unbounded(c) => RootVerdict {
@@ -646,6 +722,7 @@ impl Core<'_> {
                 status: Status::Unbounded,
                 worst: None,
                 cause: Some(c),
+                causes: self.reachable_causes(f.index(), c, reach),
                 path,
             },
         }

@@ -135,6 +135,9 @@ fn step_function(graph: &CallGraph, step: &Step) -> String {
     }
 }
 
+/// How many further causes of an unbounded root the human report lists.
+const MORE_CAUSES: usize = 10;
+
 /// One failing root in Go's linker format.
 fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut String) {
     let root = &graph.roots[v.root];
@@ -172,6 +175,18 @@ fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut Stri
                     let _ = writeln!(out, "\t{left}\tafter {after_name} uses {depth}");
                 }
                 let _ = writeln!(out, "\t\t{}", cause_text(graph, cause));
+            }
+            // The other unknowns the root reaches: fixing one should not hide the next.
+            let others = &v.causes[v.causes.len().min(1)..];
+            for &c in others.iter().take(MORE_CAUSES) {
+                let _ = writeln!(out, "\t\talso: {}", cause_text(graph, analysis.cause(c)));
+            }
+            if others.len() > MORE_CAUSES {
+                let _ = writeln!(
+                    out,
+                    "\t\t... and {} more (--format json lists them all)",
+                    others.len() - MORE_CAUSES
+                );
             }
         } else {
             left -= i128::from(step.uses);
@@ -270,6 +285,7 @@ struct JsonRoot<'a> {
     worst: Option<u64>,
     status: &'static str,
     reason: Option<String>,
+    causes: Vec<String>,
     path: Vec<JsonStep>,
 }
 
@@ -289,8 +305,9 @@ struct JsonFunction<'a> {
 }
 
 /// The JSON report, version 1 (SPEC §5), pretty-printed, ending in a newline. Besides the
-/// fields of SPEC §5 it has `accepted` (the verdict), `warnings`, and `enter` in each path
-/// step (bytes the transfer into the step pushes).
+/// fields of SPEC §5 it has `accepted` (the verdict), `warnings`, `causes` in each root (every
+/// unknown an unbounded root reaches, its `reason` first), and `enter` in each path step
+/// (bytes the transfer into the step pushes).
 pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
     let roots = analysis
         .roots
@@ -318,6 +335,11 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
                 worst: v.worst,
                 status: v.status.as_str(),
                 reason,
+                causes: v
+                    .causes
+                    .iter()
+                    .map(|&c| cause_text(graph, analysis.cause(c)))
+                    .collect(),
                 path: v
                     .path
                     .iter()

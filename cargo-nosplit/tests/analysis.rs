@@ -261,3 +261,28 @@ fn the_first_of_several_causes_is_kept_and_callers_inherit_it() {
     );
     assert_eq!(cause(ext), Cause::External { function: ext });
 }
+
+#[test]
+fn every_cause_is_listed_and_the_human_report_caps_them() {
+    // root calls 15 functions, each with an unbounded indirect call: 15 causes.
+    let mut g = CallGraph::new(8);
+    let root = g.add(Function::new("root", 8));
+    for i in 0..15 {
+        let mut f = Function::new(format!("h{i}"), 8);
+        f.edges.push(Edge {
+            target: EdgeTarget::Indirect { bound: None },
+            depth: 8,
+            site: Some(0x1000 + i),
+        });
+        let id = g.add(f);
+        g.functions[root.index()].edges.push(call(id.index(), 8));
+    }
+    g.roots.push(Root::new("root", 1 << 20, Some(root)));
+    let a = analyze(&g, &Assumptions::default());
+    assert_eq!(a.roots[0].causes.len(), 15);
+    let text = report::human(&g, &a, false);
+    assert_eq!(text.matches("\t\talso: indirect call in h").count(), 10);
+    assert!(text.contains("\t\t... and 4 more (--format json lists them all)\n"));
+    let json: serde_json::Value = serde_json::from_str(&report::json(&g, &a, false)).unwrap();
+    assert_eq!(json["roots"][0]["causes"].as_array().unwrap().len(), 15);
+}

@@ -103,6 +103,7 @@ fn golden_reports() {
     check_golden("zero_cost_cycle", &[], "zero_cost_cycle.txt", 0);
     check_golden("external", &[], "external.txt", 1);
     check_golden("recursion_mutual", &[], "recursion_mutual.txt", 1);
+    check_golden("many_causes", &[], "many_causes.txt", 1);
     let assume = ["--manifest-path", "tests/manifests/assume.toml"];
     check_golden("assumed_over", &assume, "assumed_over.txt", 1);
     let mut json = assume.to_vec();

@@ -6,6 +6,7 @@
 //! - `#= root NAME ok|over|unbounded|missing [WORST]`;
 //! - `#= worst NAME N|unbounded`: worst(NAME) of any function;
 //! - `#= cause NAME cycle F G...|indirect F|external F|dynamic-sp F`: why NAME is unbounded;
+//! - `#= causes ROOT CAUSE, CAUSE...`: every cause the root reaches, in the report's order;
 //! - `#= warning TEXT`: some warning contains TEXT;
 //! - `#! assume external|indirect|recursion NAME N`: an assumption, as `Cargo.toml` would give.
 //!
@@ -126,6 +127,20 @@ fn run(path: &Path) {
                     w[2..].join(" "),
                     "{file}: {line}"
                 );
+            }
+            "causes" => {
+                let v = analysis
+                    .roots
+                    .iter()
+                    .find(|v| graph.roots[v.root].name == w[1])
+                    .unwrap_or_else(|| panic!("{file}: no root {}", w[1]));
+                let got: Vec<String> = v
+                    .causes
+                    .iter()
+                    .map(|&c| cause_words(&graph, analysis.cause(c)))
+                    .collect();
+                assert_eq!(got.join(", "), w[2..].join(" "), "{file}: {line}");
+                assert_eq!(v.causes.first().copied(), v.cause, "{file}: {line}");
             }
             "warning" => {
                 let want = w[1..].join(" ");
