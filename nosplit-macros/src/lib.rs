@@ -31,7 +31,8 @@ use proc_macro::TokenStream;
 /// (`#[nosplit(budget = 256)] impl ...`) is the default of its methods; a method's own budget
 /// wins.
 ///
-/// ```
+/// ```ignore
+/// // Compiled and run in `tests/ui/pass` (this crate cannot depend on `nosplit`).
 /// use nosplit::nosplit;
 ///
 /// #[nosplit(budget = 256)]
@@ -46,8 +47,6 @@ use proc_macro::TokenStream;
 ///     #[nosplit(128)]
 ///     fn push(&self) {}
 /// }
-/// # handler(1);
-/// # Ring.push();
 /// ```
 ///
 /// A method annotated without its `impl` still registers, as `module::_::name` (`_` stands for
