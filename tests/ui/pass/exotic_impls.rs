@@ -67,6 +67,15 @@ impl crate::Point {
     }
 }
 
+// A trait with a lifetime in its generic arguments: the address is taken with `'_`.
+#[nosplit]
+impl<'a> From<&'a str> for Point {
+    #[nosplit(8192)]
+    fn from(s: &'a str) -> Self {
+        Point(s.len() as u32)
+    }
+}
+
 fn len(x: u32) -> usize {
     x as usize
 }
@@ -90,4 +99,7 @@ fn main() {
     assert_eq!(e.address(), Some(shapes::Circle::radius as *const ()));
     assert!(find(format!("{}::Point::x", env!("CARGO_CRATE_NAME"))).address().is_some());
     assert_eq!(find(format!("{m}::Point::len")).callees().collect::<Vec<_>>(), ["len"]);
+    assert_eq!(Point::from("abc").x(), 3);
+    let e = find(format!("<{m}::Point as From<&'a str>>::from"));
+    assert_eq!(e.address(), Some(<Point as From<&str>>::from as *const ()));
 }

@@ -6,7 +6,18 @@ fn outer() -> u32 {
     fn inner(x: u32) -> u32 {
         x + 1
     }
-    inner(1)
+
+    // A type and its annotated impl inside a function body.
+    struct Local(u32);
+    #[nosplit]
+    impl Local {
+        #[nosplit(8192)]
+        fn get(&self) -> u32 {
+            self.0
+        }
+    }
+
+    inner(1) + Local(0).get()
 }
 
 #[nosplit(8192)]
@@ -26,6 +37,7 @@ fn find(name: &str) -> &'static nosplit::Entry {
 fn main() {
     assert_eq!(outer() + count(1) + r#loop(1), 4);
     assert!(find("inner").address().is_some());
+    assert!(find("Local::get").address().is_some());
     assert_eq!(find("count").address(), Some(count as *const ()));
     assert_eq!(find("loop").address(), Some(r#loop as *const ()));
 }
