@@ -24,7 +24,7 @@ pub use switch::nosplit_systemstack_switch;
 #[cfg(feature = "std")]
 pub use switch::resume;
 #[cfg(feature = "std")]
-pub use thread::{current_bounds, live_stacks, on_system_stack, run, set_size, size};
+pub use thread::{__run, current_bounds, live_stacks, on_system_stack, run, set_size, size};
 
 /// The name of the stack-switch routine in the binary: `cargo nosplit` counts a call to it
 /// as the 16 bytes it uses on the caller's stack and does not follow it (`grows`).
@@ -119,7 +119,7 @@ macro_rules! systemstack {
             stack: &'static $crate::systemstack::SystemStack<__N>,
             f: __F,
         ) -> __R {
-            stack.run(f)
+            stack.__run::<{ ::core::cfg!(debug_assertions) || $crate::guard::FORCED }, __R, __F>(f)
         }
         __nosplit_systemstack(&$stack, $f)
     }};
@@ -127,7 +127,11 @@ macro_rules! systemstack {
         #[cold]
         #[inline(never)]
         fn __nosplit_systemstack<__R, __F: ::core::ops::FnOnce() -> __R>(f: __F) -> __R {
-            $crate::systemstack::run(f)
+            $crate::systemstack::__run::<
+                { ::core::cfg!(debug_assertions) || $crate::guard::FORCED },
+                __R,
+                __F,
+            >(f)
         }
         __nosplit_systemstack($f)
     }};

@@ -80,11 +80,19 @@ impl<const N: usize> SystemStack<N> {
     /// When the stack is busy with a closure of another context (see the type's docs).
     #[inline(always)]
     pub fn run<R, F: FnOnce() -> R>(&'static self, f: F) -> R {
+        self.__run::<true, R, F>(f)
+    }
+
+    /// [`run`](Self::run) for `systemstack!`, which tells whether the guard can be on at
+    /// its expansion site (`GUARD`). Not public API.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __run<const GUARD: bool, R, F: FnOnce() -> R>(&'static self, f: F) -> R {
         if self.contains_current_sp() {
             // Nested: already on this stack.
             // SAFETY: a null top calls `f` on the current stack.
             return switch::finish(unsafe {
-                switch::call_on(f, core::ptr::null_mut(), core::ptr::null_mut())
+                switch::call_on::<GUARD, F, R>(f, core::ptr::null_mut(), core::ptr::null_mut())
             });
         }
         if self
@@ -97,7 +105,7 @@ impl<const N: usize> SystemStack<N> {
         let (lo, hi) = self.bounds();
         // SAFETY: `busy` gives this call exclusive use of [lo, hi); hi is 16-aligned since the
         // struct is 16-aligned, `mem` is its first field and N is a multiple of 16.
-        let out = unsafe { switch::call_on(f, hi as *mut u8, lo as *mut u8) };
+        let out = unsafe { switch::call_on::<GUARD, F, R>(f, hi as *mut u8, lo as *mut u8) };
         self.busy.store(false, Ordering::Release);
         switch::finish(out)
     }

@@ -90,11 +90,17 @@ union Slot<F, R> {
 
 /// Runs on the other stack: takes the closure out of the slot, runs it with the runtime
 /// guard's chain suspended, catches a panic, and leaves the outcome in the slot.
-unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut u8) {
+///
+/// `GUARD` is false where no annotated function carries the guard (the expansion site of
+/// `systemstack!` is built without `debug_assertions` and without the `guard` feature):
+/// the chain is then always empty and suspending it would change nothing.
+unsafe extern "C" fn trampoline<const GUARD: bool, F: FnOnce() -> R, R>(data: *mut u8) {
     let slot = data as *mut Slot<F, R>;
     // SAFETY: `call_on` put a live closure in the slot and does not touch it until we return.
     let f = unsafe { ManuallyDrop::take(&mut (*slot).f) };
-    let chain = crate::guard::suspend();
+    // Suspending an empty chain changes nothing: skip it, since the token's round trip
+    // through memory costs more than the whole switch.
+    let chain = (GUARD && crate::guard::depth() != 0).then(crate::guard::suspend);
     #[cfg(feature = "std")]
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     #[cfg(not(feature = "std"))]
@@ -111,7 +117,11 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut u8) {
 ///
 /// As for [`nosplit_systemstack_switch`].
 #[inline(always)]
-pub(crate) unsafe fn call_on<F: FnOnce() -> R, R>(f: F, top: *mut u8, base: *mut u8) -> Outcome<R> {
+pub(crate) unsafe fn call_on<const GUARD: bool, F: FnOnce() -> R, R>(
+    f: F,
+    top: *mut u8,
+    base: *mut u8,
+) -> Outcome<R> {
     let mut slot = Slot::<F, R> {
         f: ManuallyDrop::new(f),
     };
@@ -119,7 +129,7 @@ pub(crate) unsafe fn call_on<F: FnOnce() -> R, R>(f: F, top: *mut u8, base: *mut
     unsafe {
         nosplit_systemstack_switch(
             &mut slot as *mut Slot<F, R> as *mut u8,
-            trampoline::<F, R>,
+            trampoline::<GUARD, F, R>,
             top,
             base,
         );

@@ -171,9 +171,17 @@ pub(crate) fn in_guard_page(addr: usize) -> bool {
 /// function, so that the caller's frame does not hold the closure's machinery.
 #[inline(always)]
 pub fn run<R, F: FnOnce() -> R>(f: F) -> R {
+    __run::<true, R, F>(f)
+}
+
+/// [`run`] for `systemstack!`, which tells whether the guard can be on at its expansion
+/// site (`GUARD`). Not public API.
+#[doc(hidden)]
+#[inline(always)]
+pub fn __run<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
     let (in_use, top, base) = HOT.with(|h| (h.in_use.get(), h.top.get(), h.base.get()));
     if !in_use && top.is_null() {
-        return first_use(f);
+        return first_use::<GUARD, R, F>(f);
     }
     // Nested (already on the system stack): a null top runs `f` where we are.
     let (top, base) = if in_use {
@@ -184,7 +192,7 @@ pub fn run<R, F: FnOnce() -> R>(f: F) -> R {
     };
     // SAFETY: [base, top) is this thread's system stack and `in_use` keeps it ours; or top
     // is null.
-    let out = unsafe { switch::call_on(f, top, base) };
+    let out = unsafe { switch::call_on::<GUARD, F, R>(f, top, base) };
     if !in_use {
         HOT.with(|h| h.in_use.set(false));
     }
@@ -195,17 +203,19 @@ pub fn run<R, F: FnOnce() -> R>(f: F) -> R {
 /// `mmap`, `sigaction` and friends do not run on the caller's small stack), then switch.
 #[cold]
 #[inline(never)]
-fn first_use<R, F: FnOnce() -> R>(f: F) -> R {
+fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
     if HOT.with(|h| h.allocating.get()) {
         // A signal handler interrupted this thread's own allocation: do not wait for it.
         // SAFETY: a null top runs `f` on the current stack.
-        return switch::finish(unsafe { switch::call_on(f, null_mut(), null_mut()) });
+        return switch::finish(unsafe {
+            switch::call_on::<GUARD, F, R>(f, null_mut(), null_mut())
+        });
     }
     HOT.with(|h| h.allocating.set(true));
     let allocated = on_bootstrap_stack(allocate);
     HOT.with(|h| h.allocating.set(false));
     match allocated {
-        Ok(Ok(true)) => run(f),
+        Ok(Ok(true)) => __run::<GUARD, R, F>(f),
         Ok(Ok(false)) => {
             // The thread is exiting and its destructors have run: use a stack for this one
             // call.
@@ -216,7 +226,7 @@ fn first_use<R, F: FnOnce() -> R>(f: F) -> R {
             };
             HOT.with(|h| h.in_use.set(true));
             // SAFETY: the mapping is ours alone until unmapped below.
-            let out = unsafe { switch::call_on(f, map.top(), map.base()) };
+            let out = unsafe { switch::call_on::<GUARD, F, R>(f, map.top(), map.base()) };
             HOT.with(|h| h.in_use.set(false));
             os::unmap(map);
             switch::finish(out)
@@ -277,7 +287,7 @@ fn on_bootstrap_stack<R, F: FnOnce() -> R>(f: F) -> std::thread::Result<R> {
     }
     let (lo, hi) = BOOTSTRAP.bounds();
     // SAFETY: the lock gives this call exclusive use of the bootstrap stack.
-    let out = unsafe { switch::call_on(f, hi as *mut u8, lo as *mut u8) };
+    let out = unsafe { switch::call_on::<false, F, R>(f, hi as *mut u8, lo as *mut u8) };
     BOOTSTRAP_LOCK.store(false, Ordering::Release);
     out
 }
