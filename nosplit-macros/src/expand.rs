@@ -100,7 +100,7 @@ fn expand_item_fn(mut func: ItemFn, args: Args) -> syn::Result<TokenStream> {
     } else {
         Owner::Free
     };
-    *func.block = expand_body(&func.sig, &func.block, &owner, args.budget)?;
+    *func.block = expand_body(&func.attrs, &func.sig, &func.block, &owner, args.budget)?;
     Ok(func.into_token_stream())
 }
 
@@ -149,7 +149,13 @@ fn expand_impl(mut imp: ItemImpl, args: Args) -> syn::Result<TokenStream> {
         };
         func.attrs.retain(|a| !is_nosplit(a));
         let budget = method_args.budget.or(args.budget);
-        match expand_body(&func.sig, &func.block, &Owner::Impl(&ctx), budget) {
+        match expand_body(
+            &func.attrs,
+            &func.sig,
+            &func.block,
+            &Owner::Impl(&ctx),
+            budget,
+        ) {
             Ok(block) => func.block = block,
             Err(e) => push(e),
         }
@@ -169,6 +175,7 @@ fn expand_impl(mut imp: ItemImpl, args: Args) -> syn::Result<TokenStream> {
 
 /// The new body: the registry entry, the guard hook, then the original statements.
 fn expand_body(
+    attrs: &[Attribute],
     sig: &Signature,
     block: &Block,
     owner: &Owner,
@@ -207,7 +214,11 @@ fn expand_body(
     let callees = found.list.join("\n");
 
     let mut pieces = Vec::new();
-    let fn_generic = has_type_params(&sig.generics) || has_impl_trait_arg(sig);
+    // A `#[track_caller]` function's pointer is a shim that supplies the caller's location,
+    // not the function's own code: leave the address out.
+    let fn_generic = has_type_params(&sig.generics)
+        || has_impl_trait_arg(sig)
+        || attrs.iter().any(|a| has_attr(a, "track_caller"));
     let addr = match owner {
         Owner::Free => {
             pieces.push(Piece::ModulePath);
@@ -254,10 +265,10 @@ fn expand_body(
         0 => quote!(::core::line!()),
         n => Literal::u32_unsuffixed(u32::try_from(n).unwrap_or(0)).into_token_stream(),
     };
-    // A guard cannot run in const context; a `const fn` gets only its registry entry.
-    let guard = sig
-        .constness
-        .is_none()
+    // A guard cannot run in const context, nor in a naked function (whose body must be a
+    // single `naked_asm!`): those get only their registry entry.
+    let naked = attrs.iter().any(|a| has_attr(a, "naked"));
+    let guard = (sig.constness.is_none() && !naked)
         .then(|| quote!(::nosplit::__private::guard!(&__NOSPLIT_ENTRY);));
     let stmts = &block.stmts;
     let body = quote!({
@@ -307,6 +318,22 @@ fn is_nosplit(attr: &Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "nosplit")
+}
+
+/// Whether the attribute is `#[name..]` or `#[unsafe(name..)]`.
+fn has_attr(attr: &Attribute, name: &str) -> bool {
+    if attr.path().is_ident(name) {
+        return true;
+    }
+    match &attr.meta {
+        Meta::List(list) if list.path.is_ident("unsafe") => list
+            .tokens
+            .clone()
+            .into_iter()
+            .next()
+            .is_some_and(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == name)),
+        _ => false,
+    }
 }
 
 fn applied_twice(attr: &Attribute) -> syn::Error {
