@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod describe;

@@ -78,8 +78,47 @@ fn read_graph(path: &Path) -> Result<CallGraph, Unusable> {
 /// Owned by the ELF front end (`src/elf/`, `src/build.rs`); until it lands, binary input is
 /// refused as unusable.
 fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
-    let _ = (args, config);
-    Err(Unusable(
-        "cargo nosplit: binary input is not supported yet (use --graph)".into(),
-    ))
+    use cargo_nosplit::config::PanicPaths;
+    use cargo_nosplit::{build, elf};
+    // A prebuilt file's profile is unknown: budgets are taken as for an optimised build (the
+    // stricter reading).
+    let (path, optimized) = match &args.binary {
+        Some(p) => (p.clone(), true),
+        None => {
+            let b = build::build(args).map_err(|e| Unusable(format!("cargo nosplit: {e}")))?;
+            (b.path, b.optimized)
+        }
+    };
+    let opts = elf::Options {
+        default_budget: config.budget(None, true),
+        budget_multiplier: if optimized {
+            1
+        } else {
+            config.budget(Some(1), false)
+        },
+        panic: match config.panic {
+            PanicPaths::Count => elf::PanicMode::Follow,
+            PanicPaths::Stop => elf::PanicMode::Stop,
+        },
+        cross_check: args.verbose > 0,
+    };
+    let out = elf::load(&path, &opts)
+        .map_err(|e| Unusable(format!("cargo nosplit: {}: {e}", path.display())))?;
+    if args.verbose > 0 {
+        eprintln!(
+            "nosplit: {}: {} functions, {} instructions, {} jump tables; panic paths: {}",
+            path.display(),
+            out.stats.functions,
+            out.stats.instructions,
+            out.stats.jump_tables,
+            match out.panic_mode {
+                elf::PanicMode::Follow => "counted (panic = \"count\")",
+                elf::PanicMode::Stop => "end at the panic entry (panic = \"stop\")",
+            }
+        );
+        for d in &out.diagnostics {
+            eprintln!("nosplit: {d}");
+        }
+    }
+    Ok(out.graph)
 }

@@ -56,8 +56,9 @@ pub enum ElfError {
 impl fmt::Display for ElfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ElfError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
-            ElfError::Directory(p) => write!(f, "{p} is a directory, not an ELF binary"),
+            // The path is the caller's to show (`PATH: reason`).
+            ElfError::Io(_, e) => write!(f, "cannot read: {e}"),
+            ElfError::Directory(_) => f.write_str("is a directory, not an ELF binary"),
             ElfError::NotElf => f.write_str("not an ELF file (no \\x7fELF magic)"),
             ElfError::Elf32 => f.write_str("32-bit ELF file: only x86_64 (ELF64) binaries are supported"),
             ElfError::Machine(m, name) => write!(
@@ -410,6 +411,9 @@ struct Builder<'a, 'f> {
     /// Function indices sorted by address, for "which function contains this address".
     sorted: Vec<usize>,
     symbol_at: HashMap<u64, String>,
+    /// `path::of::f` for each `path::of::f::__NOSPLIT_ENTRY` data symbol, by address: the
+    /// compiler's own path of a registered function.
+    entry_symbols: HashMap<u64, String>,
     diagnostics: Vec<String>,
 }
 
@@ -427,6 +431,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             by_addr: HashMap::new(),
             sorted: Vec::new(),
             symbol_at: HashMap::new(),
+            entry_symbols: HashMap::new(),
             diagnostics: Vec::new(),
         };
         b.collect_symbols();
@@ -444,6 +449,17 @@ impl<'a, 'f> Builder<'a, 'f> {
             (false, self.file.dynamic_symbols()),
         ] {
             for s in syms {
+                if s.kind() == SymbolKind::Data {
+                    if let Ok(name) = s.name() {
+                        if name.contains("__NOSPLIT_ENTRY") {
+                            let d = symbols::display_name(name);
+                            if let Some(path) = d.strip_suffix("::__NOSPLIT_ENTRY") {
+                                self.entry_symbols.insert(s.address(), path.to_string());
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if s.kind() != SymbolKind::Text || s.is_undefined() || s.address() == 0 {
                     continue;
                 }
@@ -866,8 +882,8 @@ impl<'a, 'f> Builder<'a, 'f> {
             }
         }
 
-        let registered = registry::read(&self.image)?;
-        graph.roots = self.roots(&registered);
+        let (registered, entry_addrs) = registry::read(&self.image)?;
+        graph.roots = self.roots(&registered, &entry_addrs);
         Ok(ElfGraph {
             graph,
             registered,
@@ -879,7 +895,7 @@ impl<'a, 'f> Builder<'a, 'f> {
     }
 
     /// One root per registered function and per copy of its code in the binary.
-    fn roots(&mut self, registered: &[Registered]) -> Vec<Root> {
+    fn roots(&mut self, registered: &[Registered], entry_addrs: &[u64]) -> Vec<Root> {
         let mut by_canon: HashMap<String, Vec<usize>> = HashMap::new();
         if registered.iter().any(|r| r.addr.is_none()) {
             for (i, f) in self.funcs.iter().enumerate() {
@@ -893,7 +909,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             }
         }
         let mut roots = Vec::new();
-        for r in registered {
+        for (n, r) in registered.iter().enumerate() {
             let budget = u64::from(r.budget.unwrap_or(0))
                 .max(if r.budget.is_none() {
                     self.opts.default_budget
@@ -911,10 +927,25 @@ impl<'a, 'f> Builder<'a, 'f> {
                     ids.push(i);
                 }
             } else {
-                let key = loose(&symbols::canonical(&r.path));
-                if let Some(v) = by_canon.get(&key) {
+                // The compiler's path from the entry's own symbol is exact; the registered
+                // path is what the attribute could see (`_` for an unknown impl).
+                let exact = entry_addrs.get(n).and_then(|a| self.entry_symbols.get(a));
+                if let Some(v) = exact.and_then(|p| by_canon.get(&loose(&symbols::canonical(p)))) {
                     ids.extend(v.iter().copied());
                 }
+                if ids.is_empty() {
+                    let key = loose(&symbols::canonical(&r.path));
+                    if let Some(v) = by_canon.get(&key) {
+                        ids.extend(v.iter().copied());
+                    } else if let Some((module, name)) = key.split_once("::_::") {
+                        for (c, v) in &by_canon {
+                            if wildcard_match(c, module, name) {
+                                ids.extend(v.iter().copied());
+                            }
+                        }
+                    }
+                }
+                ids.dedup();
             }
             ids.sort_by_key(|&i| self.funcs[i].addr);
             if ids.is_empty() {
@@ -957,6 +988,22 @@ impl<'a, 'f> Builder<'a, 'f> {
             }
         }
         roots
+    }
+}
+
+/// Whether canonical name `c` is `module::T::name` or `<module::T as Tr>::name` for one
+/// segment `T`: the registry's `module::_::name`.
+fn wildcard_match(c: &str, module: &str, name: &str) -> bool {
+    let c = c.strip_prefix('<').map_or(c, |r| r);
+    let Some(rest) = c.strip_prefix(module).and_then(|r| r.strip_prefix("::")) else {
+        return false;
+    };
+    if let Some((ty, tail)) = rest.split_once(" as ") {
+        return !ty.contains("::") && tail.ends_with(&format!(">::{name}"));
+    }
+    match rest.split_once("::") {
+        Some((ty, n)) => !ty.is_empty() && n == name,
+        None => false,
     }
 }
 

@@ -40,10 +40,10 @@ pub struct Registered {
     pub callees: String,
 }
 
-/// Reads every entry; no section means no registered function.
-pub(crate) fn read(image: &Image<'_>) -> Result<Vec<Registered>, ElfError> {
+/// Reads every entry, with its address; no section means no registered function.
+pub(crate) fn read(image: &Image<'_>) -> Result<(Vec<Registered>, Vec<u64>), ElfError> {
     let Some(sec) = image.section_by_name(SECTION) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let bad = |what: String| ElfError::Malformed(format!("section {SECTION}: {what}"));
     if sec.size % ENTRY_SIZE != 0 {
@@ -53,6 +53,7 @@ pub(crate) fn read(image: &Image<'_>) -> Result<Vec<Registered>, ElfError> {
         )));
     }
     let mut out = Vec::new();
+    let mut addrs = Vec::new();
     for i in 0..sec.size / ENTRY_SIZE {
         let a = sec.addr + i * ENTRY_SIZE;
         let head = image
@@ -92,6 +93,7 @@ pub(crate) fn read(image: &Image<'_>) -> Result<Vec<Registered>, ElfError> {
             Ok(String::from_utf8_lossy(bytes).into_owned())
         };
         let addr = ptr(16)?;
+        addrs.push(a);
         out.push(Registered {
             budget: (budget != 0).then_some(budget),
             line,
@@ -101,5 +103,5 @@ pub(crate) fn read(image: &Image<'_>) -> Result<Vec<Registered>, ElfError> {
             callees: string(56)?,
         });
     }
-    Ok(out)
+    Ok((out, addrs))
 }
