@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 pub use nosplit_macros::nosplit;
+/// Defaults shared with the checker: the default budget and the unoptimised-build multiplier.
+pub use nosplit_runtime::config;
 /// The runtime guard (handler, multiplier, chain inspection) and painted-stack measurement.
 /// See `docs/GUARD.md`.
 pub use nosplit_runtime::guard::{
