@@ -263,3 +263,34 @@ fn static_system_stack() {
     assert_eq!(e.downcast_ref::<&str>(), Some(&"on SYS"));
     assert_eq!(systemstack!(SYS, move || 3 + 4), 7);
 }
+
+#[test]
+fn usable_from_thread_local_destructors() {
+    if !in_child("usable_from_thread_local_destructors") {
+        return;
+    }
+    static RESULT: AtomicUsize = AtomicUsize::new(0);
+    static AT: AtomicUsize = AtomicUsize::new(0);
+    struct Late;
+    impl Drop for Late {
+        fn drop(&mut self) {
+            // Runs during thread exit, before or after the runtime's own destructor.
+            let (v, at) = systemstack!(|| (deep(64, &mut usize::MAX.clone()), sp()));
+            RESULT.store(v as usize, Ordering::SeqCst);
+            AT.store(at, Ordering::SeqCst);
+        }
+    }
+    thread_local!(static LATE: Late = const { Late });
+    std::thread::spawn(|| {
+        LATE.with(|_| ());
+        // The system stack is allocated after LATE registered its destructor.
+        assert_eq!(systemstack!(|| 1), 1);
+    })
+    .join()
+    .unwrap();
+    let expected = 1 + (1..=64u64).map(|k| k as u8 as u64).sum::<u64>();
+    assert_eq!(RESULT.load(Ordering::SeqCst) as u64, expected);
+    let at = AT.load(Ordering::SeqCst);
+    assert!(!mapped(at, at + 1), "the stack used at exit is unmapped");
+    assert_eq!(nosplit::systemstack::live_stacks(), 0);
+}

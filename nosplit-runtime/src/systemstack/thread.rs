@@ -179,10 +179,19 @@ pub fn run<R, F: FnOnce() -> R>(f: F) -> R {
 #[doc(hidden)]
 #[inline(always)]
 pub fn __run<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
-    let (in_use, top, base) = HOT.with(|h| (h.in_use.get(), h.top.get(), h.base.get()));
+    let (in_use, top) = HOT.with(|h| (h.in_use.get(), h.top.get()));
     if !in_use && top.is_null() {
         return first_use::<GUARD, R, F>(f);
     }
+    on_allocated::<GUARD, R, F>(f)
+}
+
+/// The switch once the thread's stack exists (or the direct call when already on it).
+/// Separate from [`__run`] so that [`first_use`] does not call back into itself: the
+/// checker would see a cycle.
+#[inline(always)]
+fn on_allocated<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
+    let (in_use, top, base) = HOT.with(|h| (h.in_use.get(), h.top.get(), h.base.get()));
     // Nested (already on the system stack): a null top runs `f` where we are.
     let (top, base) = if in_use {
         (null_mut(), null_mut())
@@ -215,7 +224,7 @@ fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
     let allocated = on_bootstrap_stack(allocate);
     HOT.with(|h| h.allocating.set(false));
     match allocated {
-        Ok(Ok(true)) => __run::<GUARD, R, F>(f),
+        Ok(Ok(true)) => on_allocated::<GUARD, R, F>(f),
         Ok(Ok(false)) => {
             // The thread is exiting and its destructors have run: use a stack for this one
             // call.
@@ -228,7 +237,8 @@ fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
             // SAFETY: the mapping is ours alone until unmapped below.
             let out = unsafe { switch::call_on::<GUARD, F, R>(f, map.top(), map.base()) };
             HOT.with(|h| h.in_use.set(false));
-            os::unmap(map);
+            // munmap on the bootstrap stack too: nothing but the switch on the caller's.
+            let _ = on_bootstrap_stack(|| os::unmap(map));
             switch::finish(out)
         }
         Ok(Err(e)) => alloc_failed(e),
