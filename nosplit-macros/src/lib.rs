@@ -50,7 +50,9 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// A method annotated without its `impl` still registers, as `module::_::name` (`_` stands for
-/// the unknown type) and without an address.
+/// the unknown type) and without an address, if it has a `self` receiver or mentions `Self` in
+/// its signature; an associated function that does neither is taken for a free function and
+/// fails to compile ("cannot find value"): annotate the `impl`.
 ///
 /// # Expansion
 ///
