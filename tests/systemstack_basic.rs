@@ -294,3 +294,24 @@ fn usable_from_thread_local_destructors() {
     assert!(!mapped(at, at + 1), "the stack used at exit is unmapped");
     assert_eq!(nosplit::systemstack::live_stacks(), 0);
 }
+
+#[test]
+fn static_system_stack_busy_in_another_thread_panics() {
+    static SHARED: SystemStack<16384> = SystemStack::new();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        systemstack!(SHARED, || {
+            entered_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+    });
+    entered_rx.recv().unwrap();
+    let e = catch_unwind(|| systemstack!(SHARED, || 1)).unwrap_err();
+    let msg = e.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(msg.contains("SystemStack is busy"), "{msg}");
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    // Free again.
+    assert_eq!(systemstack!(SHARED, || 2), 2);
+}

@@ -88,25 +88,26 @@ impl<const N: usize> SystemStack<N> {
     #[doc(hidden)]
     #[inline(always)]
     pub fn __run<const GUARD: bool, R, F: FnOnce() -> R>(&'static self, f: F) -> R {
-        if self.contains_current_sp() {
-            // Nested: already on this stack.
-            // SAFETY: a null top calls `f` on the current stack.
-            return switch::finish(unsafe {
-                switch::call_on::<GUARD, F, R>(f, core::ptr::null_mut(), core::ptr::null_mut())
-            });
-        }
-        if self
+        let claimed = self
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+            .is_ok();
+        let (top, base) = if claimed {
+            let (lo, hi) = self.bounds();
+            (hi as *mut u8, lo as *mut u8)
+        } else if self.contains_current_sp() {
+            // Nested: already on this stack; a null top calls `f` where we are.
+            (core::ptr::null_mut(), core::ptr::null_mut())
+        } else {
             busy_panic()
+        };
+        // SAFETY: `busy` gives this call exclusive use of [base, top); top is 16-aligned
+        // since the struct is 16-aligned, `mem` is its first field and N is a multiple of
+        // 16. Or top is null.
+        let out = unsafe { switch::call_on::<GUARD, F, R>(f, top, base) };
+        if claimed {
+            self.busy.store(false, Ordering::Release);
         }
-        let (lo, hi) = self.bounds();
-        // SAFETY: `busy` gives this call exclusive use of [lo, hi); hi is 16-aligned since the
-        // struct is 16-aligned, `mem` is its first field and N is a multiple of 16.
-        let out = unsafe { switch::call_on::<GUARD, F, R>(f, hi as *mut u8, lo as *mut u8) };
-        self.busy.store(false, Ordering::Release);
         switch::finish(out)
     }
 }
