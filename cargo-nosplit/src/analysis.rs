@@ -160,6 +160,10 @@ pub struct RootVerdict {
     pub cause: Option<CauseId>,
     /// Every distinct cause the root reaches, `cause` first (empty when bounded).
     pub causes: Vec<CauseId>,
+    /// Whether `causes` is complete. The search for further causes shares one budget of
+    /// work linear in the graph's size among all roots, so that the analysis stays linear;
+    /// on graphs with many roots over a huge unbounded region, later roots may list fewer.
+    pub causes_complete: bool,
     /// The worst path from the root (to the cause when unbounded; empty when missing).
     pub path: Vec<Step>,
 }
@@ -233,6 +237,8 @@ struct Reach {
     /// `round` marks the functions seen for the current root.
     stamp: Vec<u32>,
     round: u32,
+    /// Functions + edges the searches may still visit, all roots together.
+    budget: usize,
 }
 
 /// Per-function state of the walk, together so that looking at a callee costs one cache
@@ -642,10 +648,17 @@ impl Core<'_> {
         cycle
     }
 
-    /// Every cause reachable from `f` through unbounded functions, `first` first. `reach`
-    /// is scratch space shared by all roots.
-    fn reachable_causes(&self, f: usize, first: CauseId, reach: &mut Reach) -> Vec<CauseId> {
-        if reach.causes_at.is_empty() {
+    /// Every cause reachable from `f` through unbounded functions, `first` first, and
+    /// whether the search was complete. `reach` is scratch space shared by all roots.
+    fn reachable_causes(
+        &self,
+        f: usize,
+        first: CauseId,
+        reach: &mut Reach,
+    ) -> (Vec<CauseId>, bool) {
+        if reach.stamp.is_empty() {
+            let edges: usize = self.graph.functions.iter().map(|f| f.edges.len()).sum();
+            reach.budget = self.nodes.len() + edges + 100_000;
             for (i, c) in self.causes.iter().enumerate() {
                 let id = CauseId(i as u32);
                 match c {
@@ -669,6 +682,10 @@ impl Core<'_> {
         let mut queue = VecDeque::from([f]);
         reach.stamp[f] = round;
         while let Some(v) = queue.pop_front() {
+            if reach.budget == 0 {
+                return (found, false);
+            }
+            reach.budget -= 1;
             for &c in reach.causes_at.get(&(v as u32)).into_iter().flatten() {
                 if !found.contains(&c) {
                     found.push(c);
@@ -677,7 +694,9 @@ impl Core<'_> {
             if self.out_degree(v) == 0 {
                 continue;
             }
-            for e in &self.graph.functions[v].edges {
+            let edges = &self.graph.functions[v].edges;
+            reach.budget = reach.budget.saturating_sub(edges.len());
+            for e in edges {
                 if let EdgeTarget::Call(t) | EdgeTarget::Tail(t) = e.target {
                     let t = t.index();
                     if reach.stamp[t] != round && matches!(self.nodes[t].worst, Worst::Unbounded(_))
@@ -688,7 +707,7 @@ impl Core<'_> {
                 }
             }
         }
-        found
+        (found, true)
     }
 
     fn verdict(&self, r: usize, reach: &mut Reach) -> RootVerdict {
@@ -700,6 +719,7 @@ impl Core<'_> {
                 worst: None,
                 cause: None,
                 causes: Vec::new(),
+                causes_complete: true,
                 path: Vec::new(),
             };
         };
@@ -715,16 +735,21 @@ impl Core<'_> {
                 worst: Some(w),
                 cause: None,
                 causes: Vec::new(),
+                causes_complete: true,
                 path,
             },
-            Worst::Unbounded(c) => RootVerdict {
-                root: r,
-                status: Status::Unbounded,
-                worst: None,
-                cause: Some(c),
-                causes: self.reachable_causes(f.index(), c, reach),
-                path,
-            },
+            Worst::Unbounded(c) => {
+                let (causes, causes_complete) = self.reachable_causes(f.index(), c, reach);
+                RootVerdict {
+                    root: r,
+                    status: Status::Unbounded,
+                    worst: None,
+                    cause: Some(c),
+                    causes,
+                    causes_complete,
+                    path,
+                }
+            }
         }
     }
 

@@ -188,6 +188,9 @@ fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut Stri
                     others.len() - MORE_CAUSES
                 );
             }
+            if !v.causes_complete {
+                out.push_str("\t\t(the search for further causes stopped: the graph is large)\n");
+            }
         } else {
             left -= i128::from(step.uses);
             let _ = writeln!(out, "\t{left}\tafter {after_name} uses {}", step.uses);
@@ -286,6 +289,7 @@ struct JsonRoot<'a> {
     status: &'static str,
     reason: Option<String>,
     causes: Vec<String>,
+    causes_complete: bool,
     path: Vec<JsonStep>,
 }
 
@@ -306,7 +310,8 @@ struct JsonFunction<'a> {
 
 /// The JSON report, version 1 (SPEC §5), pretty-printed, ending in a newline. Besides the
 /// fields of SPEC §5 it has `accepted` (the verdict), `warnings`, `causes` in each root (every
-/// unknown an unbounded root reaches, its `reason` first), and `enter` in each path step
+/// unknown an unbounded root reaches, its `reason` first; `causes_complete` false when the
+/// search was cut short on a huge graph), and `enter` in each path step
 /// (bytes the transfer into the step pushes).
 pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
     let roots = analysis
@@ -340,6 +345,7 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
                     .iter()
                     .map(|&c| cause_text(graph, analysis.cause(c)))
                     .collect(),
+                causes_complete: v.causes_complete,
                 path: v
                     .path
                     .iter()

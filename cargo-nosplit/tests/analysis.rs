@@ -286,3 +286,40 @@ fn every_cause_is_listed_and_the_human_report_caps_them() {
     let json: serde_json::Value = serde_json::from_str(&report::json(&g, &a, false)).unwrap();
     assert_eq!(json["roots"][0]["causes"].as_array().unwrap().len(), 15);
 }
+
+#[test]
+fn the_search_for_further_causes_stays_linear() {
+    // 2 000 roots call `hub`, which calls `bad` (a dynamic stack adjustment: every root's
+    // primary cause, a short path) and the head of a 200 000-function chain whose last
+    // function is unbounded too. Listing every root's causes in full would walk the chain
+    // 2 000 times (400 million functions); the shared budget stops it.
+    let mut g = chain(200_000, false);
+    g.roots.clear();
+    g.functions[199_999].dynamic_sp = Some(0x42);
+    let mut bad = Function::new("bad", 8);
+    bad.dynamic_sp = Some(0x41);
+    let bad = g.add(bad);
+    let mut hub = Function::new("hub", 8);
+    hub.edges.push(call(bad.index(), 8));
+    hub.edges.push(call(0, 8));
+    let hub = g.add(hub);
+    for i in 0..2_000 {
+        let mut r = Function::new(format!("r{i}"), 8);
+        r.edges.push(call(hub.index(), 8));
+        let r = g.add(r);
+        g.roots.push(Root::new(format!("r{i}"), 4096, Some(r)));
+    }
+    let start = std::time::Instant::now();
+    let a = analyze(&g, &Assumptions::default());
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    let first = &a.roots[0];
+    assert!(first.causes_complete);
+    assert_eq!(first.causes.len(), 2);
+    assert_eq!(first.path.len(), 3, "r0 -> hub -> bad");
+    let last = &a.roots[1_999];
+    assert!(!last.causes_complete);
+    // The primary cause is always there.
+    assert_eq!(last.cause, last.causes.first().copied());
+    let text = report::human(&g, &a, false);
+    assert!(text.contains("(the search for further causes stopped: the graph is large)"));
+}

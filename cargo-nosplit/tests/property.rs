@@ -6,6 +6,7 @@
 use cargo_nosplit::analysis::{analyze, Cause, Status, Worst};
 use cargo_nosplit::config::Assumptions;
 use cargo_nosplit::graph::{CallGraph, Edge, EdgeTarget, FuncId, Function, FunctionKind, Root};
+use cargo_nosplit::{describe, report};
 use proptest::prelude::*;
 
 /// (frame, grows, edges as (kind 0 call / 1 tail / 2 bounded indirect, target, depth, bound)).
@@ -181,6 +182,33 @@ proptest! {
                     prop_assert!(linked, "{:?} is not a cycle", cycle);
                 }
             }
+        }
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_description_is_an_error_or_a_verdict_never_a_panic(
+        tokens in prop::collection::vec(
+            prop_oneof![
+                Just("f"), Just("g"), Just("h@x"), Just("0"), Just("8"), Just("-1"),
+                Just("18446744073709551615"), Just("99999999999999999999"), Just("callsize"),
+                Just("call"), Just("tail"), Just("callind"), Just("callind@3=7"),
+                Just("callind="), Just("budget=64"), Just("budget="), Just("grows"),
+                Just("external"), Just("dynamic-sp"), Just("g@4"), Just("f@"), Just("@"),
+                Just(";"), Just("#"), Just(" "), Just("\n"), Just("\r\n"), Just("é"),
+            ],
+            0..40,
+        ),
+    ) {
+        let text = tokens.join(" ");
+        if let Ok(g) = describe::parse(&text, "fuzz.graph") {
+            let a = analyze(&g, &Assumptions::default());
+            let _ = report::human(&g, &a, true);
+            let _ = report::json(&g, &a, true);
         }
     }
 }
