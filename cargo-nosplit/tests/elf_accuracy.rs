@@ -47,10 +47,20 @@ fn worst_equals_painted_peak() {
                 assert_eq!(v.status, Status::Unbounded, "{label}: {v:?}");
             }
             _ => {
-                let worst = v.worst.unwrap_or_else(|| panic!("{label} unbounded: {v:?}"));
+                let worst = v
+                    .worst
+                    .unwrap_or_else(|| panic!("{label} unbounded: {v:?}"));
                 eprintln!("{label:10} worst {worst:6} painted {peak:6}");
-                assert_eq!(worst, *peak, "{label} ({}): checker vs painted stack", root.name);
-                let expect = if label == "tight" { Status::Over } else { Status::Ok };
+                assert_eq!(
+                    worst, *peak,
+                    "{label} ({}): checker vs painted stack",
+                    root.name
+                );
+                let expect = if label == "tight" {
+                    Status::Over
+                } else {
+                    Status::Ok
+                };
                 assert_eq!(v.status, expect, "{label}");
             }
         }
@@ -71,7 +81,11 @@ fn cli_reports_the_same_figures() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "over and unbounded roots reject: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "over and unbounded roots reject: {out:?}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let by_label: HashMap<&str, u64> = peaks.values().map(|(p, l)| (l.as_str(), *p)).collect();
     let roots = v["roots"].as_array().unwrap();
@@ -87,7 +101,10 @@ fn cli_reports_the_same_figures() {
     assert_eq!(worst("stackfix::big"), [Some(by_label["big"])]);
     assert_eq!(worst("stackfix::cross"), [Some(by_label["cross"])]);
     assert_eq!(worst("stackfix::Acc::step"), [Some(by_label["step"])]);
-    assert_eq!(worst("<stackfix::Acc as Shape>::area"), [Some(by_label["area"])]);
+    assert_eq!(
+        worst("<stackfix::Acc as Shape>::area"),
+        [Some(by_label["area"])]
+    );
     let mut gens = worst("stackfix::gen");
     gens.sort();
     let mut want = vec![Some(by_label["gen_u32"]), Some(by_label["gen_u64"])];
@@ -99,13 +116,21 @@ fn cli_reports_the_same_figures() {
 
 #[test]
 fn frames_agree_with_stack_sizes() {
-    let Some(bin) = elf_common::build_fixture_nightly("stackfix") else { return };
+    let Some(bin) = elf_common::build_fixture_nightly("stackfix") else {
+        return;
+    };
     let sizes = elf_common::stack_sizes(&bin);
-    assert!(sizes.len() > 20, "too few .stack_sizes entries: {}", sizes.len());
+    assert!(
+        sizes.len() > 20,
+        "too few .stack_sizes entries: {}",
+        sizes.len()
+    );
     let g = elf::load(&bin, &Options::default()).expect("load");
     let (mut equal, mut larger, mut compared) = (0, 0, 0);
     for f in &g.graph.functions {
-        let Some(&ss) = f.address.and_then(|a| sizes.get(&a)) else { continue };
+        let Some(&ss) = f.address.and_then(|a| sizes.get(&a)) else {
+            continue;
+        };
         compared += 1;
         assert!(
             f.frame >= ss,
@@ -118,19 +143,37 @@ fn frames_agree_with_stack_sizes() {
         } else {
             larger += 1;
             // Larger only by the red zone (≤ 128) or pushes of stack arguments before a call.
-            assert!(f.frame - ss <= 128 + 64, "{}: frame {} vs {ss}", f.name, f.frame);
+            assert!(
+                f.frame - ss <= 128 + 64,
+                "{}: frame {} vs {ss}",
+                f.name,
+                f.frame
+            );
             eprintln!("larger: {} frame {} stack_sizes {ss}", f.name, f.frame);
         }
     }
     eprintln!("{compared} functions compared: {equal} equal, {larger} larger");
-    assert_eq!(compared, sizes.len(), "every .stack_sizes function is in the graph");
+    assert_eq!(
+        compared,
+        sizes.len(),
+        "every .stack_sizes function is in the graph"
+    );
     assert!(equal * 10 >= compared * 9, "{equal} of {compared} equal");
     // The fixture's own leaves use the red zone and nothing else: exact figures.
     for (name, rz) in [("stackfix::leaf_rz", true), ("stackfix::chain_b", false)] {
-        let f = g.graph.functions.iter().find(|f| f.name == name).expect(name);
+        let f = g
+            .graph
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .expect(name);
         let ss = sizes[&f.address.unwrap()];
         if rz {
-            assert!(f.frame > ss, "{name}: red-zone leaf frame {} vs {ss}", f.frame);
+            assert!(
+                f.frame > ss,
+                "{name}: red-zone leaf frame {} vs {ss}",
+                f.frame
+            );
         } else {
             assert_eq!(f.frame, ss, "{name}");
         }

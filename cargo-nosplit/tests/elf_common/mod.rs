@@ -11,7 +11,10 @@ use object::{Object, ObjectSection};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 static BUILD: Mutex<()> = Mutex::new(());
@@ -58,7 +61,9 @@ pub fn build_fixture(name: &str) -> PathBuf {
 /// `target/nosplit-fixtures/nightly`; `None` (after saying so) when nightly is not installed.
 pub fn build_fixture_nightly(name: &str) -> Option<PathBuf> {
     let _lock = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let probe = clean(&mut Command::new("cargo")).args(["+nightly", "--version"]).output();
+    let probe = clean(&mut Command::new("cargo"))
+        .args(["+nightly", "--version"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!("skipped: nightly not found (the .stack_sizes oracle needs `cargo +nightly`)");
         return None;
@@ -66,7 +71,13 @@ pub fn build_fixture_nightly(name: &str) -> Option<PathBuf> {
     let root = workspace();
     let target = root.join("target/nosplit-fixtures/nightly");
     let out = clean(&mut Command::new("cargo"))
-        .args(["+nightly", "build", "--release", "--quiet", "--manifest-path"])
+        .args([
+            "+nightly",
+            "build",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+        ])
         .arg(root.join(format!("tests/fixtures/{name}/Cargo.toml")))
         .arg("--target-dir")
         .arg(&target)
@@ -87,7 +98,9 @@ pub fn stack_sizes(binary: &Path) -> HashMap<u64, u64> {
     let data = std::fs::read(binary).expect("read binary");
     let file = object::File::parse(&*data).expect("ELF");
     let mut out = HashMap::new();
-    let Some(sec) = file.section_by_name(".stack_sizes") else { return out };
+    let Some(sec) = file.section_by_name(".stack_sizes") else {
+        return out;
+    };
     let d = sec.data().expect("section data");
     let mut i = 0;
     while i + 8 <= d.len() {
