@@ -58,7 +58,7 @@ fn lines(report: &str) -> Vec<(i64, String)> {
 
 // --- A chain that overflows its root's budget at its third function. -------------------
 
-#[nosplit(budget = 3000)]
+#[nosplit(budget = 6000)]
 #[inline(never)]
 fn over_a(x: u64) -> u64 {
     let buf = black_box([x; 4]);
@@ -95,7 +95,7 @@ fn over_budget_reports_the_measured_chain() {
     let fc = o.frame("guard_chain::over_c") as i64;
     // The fixture is meant to pass at over_b's entry and fail at over_c's.
     assert!(
-        fa + 8 + fb <= 3000 && fa + 8 + fb + 8 + fc > 3000,
+        fa + 8 + fb <= 6000 && fa + 8 + fb + 8 + fc > 6000,
         "{fa} {fb} {fc}"
     );
 
@@ -107,29 +107,30 @@ fn over_budget_reports_the_measured_chain() {
         first, "guard_chain::over_a: nosplit stack overflow",
         "{report}"
     );
+    const B: i64 = 6000;
     let expected = vec![
         (
-            3000,
+            B,
             format!(
                 "assumed on entry to guard_chain::over_a (tests/guard_chain.rs:{})",
                 line_of("fn over_a(")
             ),
         ),
         (
-            3000 - fa,
+            B - fa,
             "after guard_chain::over_a uses ".to_string() + &fa.to_string(),
         ),
-        (3000 - fa - 8, "on entry to guard_chain::over_b".to_string()),
+        (B - fa - 8, "on entry to guard_chain::over_b".to_string()),
         (
-            3000 - fa - 8 - fb,
+            B - fa - 8 - fb,
             format!("after guard_chain::over_b uses {fb}"),
         ),
         (
-            3000 - fa - 16 - fb,
+            B - fa - 16 - fb,
             "on entry to guard_chain::over_c".to_string(),
         ),
         (
-            3000 - fa - 16 - fb - fc,
+            B - fa - 16 - fb - fc,
             format!("after guard_chain::over_c uses {fc}"),
         ),
     ];

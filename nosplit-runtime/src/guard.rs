@@ -171,7 +171,6 @@ fn from_env(_: &str) -> Option<u32> {
 
 /// The budget a call is checked against: the declared one (or the default), times the
 /// multiplier when the function was compiled without optimisation.
-#[inline(always)]
 fn effective_budget(declared: u32, unoptimized: bool) -> usize {
     let b = match declared {
         0 => default_budget(),
@@ -184,6 +183,21 @@ fn effective_budget(declared: u32, unoptimized: bool) -> usize {
     }
 }
 
+/// [`effective_budget`] without calls: `None` until the default budget or the multiplier
+/// has been read (the slow path reads them).
+#[inline(always)]
+fn effective_budget_fast(declared: u32, unoptimized: bool) -> Option<usize> {
+    let b = match declared {
+        0 => DEFAULT_BUDGET.load(Relaxed),
+        b => b,
+    } as usize;
+    if !unoptimized {
+        return (b != 0).then_some(b);
+    }
+    let m = MULTIPLIER.load(Relaxed) as usize;
+    (b != 0 && m != 0).then(|| b.saturating_mul(m))
+}
+
 // ---------------------------------------------------------------------------------------
 // Per-function site: the cached distance from entry SP to the guard's SP reading.
 
@@ -191,6 +205,8 @@ fn effective_budget(declared: u32, unoptimized: bool) -> usize {
 #[doc(hidden)]
 pub struct Site {
     entry: &'static Entry,
+    /// `entry.budget`, copied at compile time so the hot path reads one cache line.
+    budget: u32,
     /// `pc << 16 | frame`: the distance from the entry SP to the SP read at code address
     /// `pc` (capped at 0xFFFF), or 0 when not known yet. Keyed by the PC because inlined
     /// and generic copies of a function share the `static` but not the distance.
@@ -205,6 +221,7 @@ impl Site {
     pub const fn new(entry: &'static Entry) -> Self {
         Site {
             entry,
+            budget: entry.budget,
             frame: AtomicU64::new(0),
         }
     }
@@ -248,10 +265,16 @@ std::thread_local! {
     static STATE: ChainState = const { ChainState::new() };
 }
 
+/// The current thread's chain state. The reference must not outlive the current call.
 #[cfg(feature = "std")]
 #[inline(always)]
-fn with_state<R>(f: impl FnOnce(&ChainState) -> R) -> R {
-    STATE.with(f)
+fn state<'a>() -> &'a ChainState {
+    // Only the address is taken inside `with`: a closure doing the work would be a call to
+    // a non-inlined `LocalKey::with` on the hot path.
+    let st: *const ChainState = STATE.with(|s| s as *const ChainState);
+    // SAFETY: the state has no destructor, so it lives as long as the thread, and callers
+    // use it only on this thread, within the current call.
+    unsafe { &*st }
 }
 
 #[cfg(not(feature = "std"))]
@@ -267,16 +290,17 @@ mod global {
     pub(super) static HOOK: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
 }
 
+/// The chain state of the current context: the hook's, or the global one.
 #[cfg(not(feature = "std"))]
 #[inline(always)]
-fn with_state<R>(f: impl FnOnce(&ChainState) -> R) -> R {
+fn state<'a>() -> &'a ChainState {
     let hook = global::HOOK.load(Relaxed);
     if hook.is_null() {
-        f(&global::GLOBAL.0)
+        &global::GLOBAL.0
     } else {
         // SAFETY: only `set_state_hook` stores here, a `fn() -> &'static ChainState`.
         let hook: fn() -> &'static ChainState = unsafe { core::mem::transmute(hook) };
-        f(hook())
+        hook()
     }
 }
 
@@ -299,14 +323,14 @@ pub unsafe fn set_state_hook(hook: fn() -> &'static ChainState) {
 /// Made by the guard's expansion; not public API.
 #[doc(hidden)]
 pub struct Token {
-    /// The chain's previous top, with bit 0 set when this call starts a new chain (a stack
-    /// switch was detected): restored on drop, not followed by reports.
+    /// The chain's previous top, restored on drop; bit 0 set when this call starts a new
+    /// chain (a stack switch was detected: reports stop here), bit 1 when the multiplier
+    /// applied to its budget.
     prev: Cell<usize>,
     prev_limit: Cell<usize>,
     site: Cell<*const Site>,
     entry_sp: Cell<usize>,
     budget: Cell<usize>,
-    unoptimized: Cell<bool>,
 }
 
 impl Token {
@@ -320,7 +344,6 @@ impl Token {
             site: Cell::new(ptr::null()),
             entry_sp: Cell::new(0),
             budget: Cell::new(0),
-            unoptimized: Cell::new(false),
         }
     }
 
@@ -329,20 +352,46 @@ impl Token {
     #[inline(always)]
     pub fn enter(&self, site: &'static Site, unoptimized: bool) {
         let (sp, pc) = here();
-        with_state(|st| {
-            let top = st.top.get();
-            let limit = st.limit.get();
-            let budget = effective_budget(site.entry.budget, unoptimized);
-            match site.cached_frame(pc) {
-                Some(frame) if top.is_null() && sp >= limit && frame <= budget => {
-                    // The hot path: a root call, its distance known.
-                    let entry_sp = sp + frame;
-                    self.link(st, site, top as usize, limit, entry_sp, budget, unoptimized);
-                    st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
-                }
-                _ => self.enter_slow(st, site, sp, pc, unoptimized),
+        let st = state();
+        let top = st.top.get();
+        let limit = st.limit.get();
+        let (Some(frame), Some(budget)) = (
+            site.cached_frame(pc),
+            effective_budget_fast(site.budget, unoptimized),
+        ) else {
+            return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
+        };
+        let entry_sp = sp + frame;
+        // SAFETY: a non-null top is a linked token of this thread, alive in a caller's
+        // frame (tokens unlink in LIFO order).
+        let fast = match unsafe { top.as_ref() } {
+            // A root: the limit is 0 (nothing active), only its own frame to check.
+            None => frame <= budget,
+            // Nested: within every active budget, on the same stack, not recursive.
+            Some(t) => {
+                sp >= limit && frame <= budget && entry_sp <= t.entry_sp.get() && !t.chain_has(site)
             }
-        })
+        };
+        if !fast {
+            return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
+        }
+        self.link(st, site, top as usize, limit, entry_sp, budget, unoptimized);
+        st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
+    }
+
+    /// Whether `site`'s function is this call or one of its ancestors.
+    #[inline(always)]
+    fn chain_has(&self, site: &Site) -> bool {
+        let mut t = self;
+        loop {
+            if ptr::eq(t.site.get(), site) {
+                return true;
+            }
+            match t.parent() {
+                Some(p) => t = p,
+                None => return false,
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -357,17 +406,15 @@ impl Token {
         budget: usize,
         unoptimized: bool,
     ) {
-        self.prev.set(prev);
+        self.prev.set(prev | (unoptimized as usize) << 1);
         self.prev_limit.set(prev_limit);
         self.site.set(site);
         self.entry_sp.set(entry_sp);
         self.budget.set(budget);
-        self.unoptimized.set(unoptimized);
         st.top.set(self);
     }
 
-    /// Nested calls, distances not cached yet, stack switches and violations.
-    #[inline(never)]
+    /// See [`nosplit_guard_slow`].
     fn enter_slow(
         &self,
         st: &ChainState,
@@ -381,7 +428,7 @@ impl Token {
             None => frame_slow(site, sp, pc),
         };
         let entry_sp = sp + frame;
-        let budget = effective_budget(site.entry.budget, unoptimized);
+        let budget = effective_budget(site.budget, unoptimized);
         let top = st.top.get();
         let old_limit = st.limit.get();
         // SAFETY: a non-null top is a linked token of this thread, alive in a caller's frame.
@@ -416,7 +463,11 @@ impl Token {
             return None;
         }
         // SAFETY: linked tokens outlive the tokens linked after them (LIFO drops).
-        unsafe { (prev as *const Token).as_ref() }
+        unsafe { ((prev & !3) as *const Token).as_ref() }
+    }
+
+    fn unoptimized(&self) -> bool {
+        self.prev.get() & 2 != 0
     }
 
     fn entry(&self) -> &'static Entry {
@@ -425,17 +476,35 @@ impl Token {
     }
 }
 
+/// The guard's slow path, the only function the inlined guard calls: first calls of a
+/// function (its entry-SP distance is looked up), first use of the configuration, stack
+/// switches, and violations (the report and the handler). Its stable symbol lets
+/// `cargo nosplit` recognise guard code in builds with the `guard` feature: what runs below
+/// it is diagnostics, or a one-time lookup, not the function's own stack use.
+#[no_mangle]
+#[inline(never)]
+#[cold]
+pub fn nosplit_guard_slow(
+    token: &Token,
+    st: &ChainState,
+    site: &'static Site,
+    sp: usize,
+    pc: usize,
+    unoptimized: bool,
+) {
+    token.enter_slow(st, site, sp, pc, unoptimized);
+}
+
 impl Drop for Token {
     #[inline(always)]
     fn drop(&mut self) {
         if self.site.get().is_null() {
             return;
         }
-        let (prev, limit) = (self.prev.get() & !1, self.prev_limit.get());
-        with_state(|st| {
-            st.top.set(prev as *const Token);
-            st.limit.set(limit);
-        });
+        let (prev, limit) = (self.prev.get() & !3, self.prev_limit.get());
+        let st = state();
+        st.top.set(prev as *const Token);
+        st.limit.set(limit);
     }
 }
 
@@ -568,7 +637,7 @@ impl ActiveCall {
             entry: t.entry(),
             entry_sp: t.entry_sp.get(),
             budget: t.budget.get(),
-            unoptimized: t.unoptimized.get(),
+            unoptimized: t.unoptimized(),
         }
     }
 }
@@ -648,7 +717,7 @@ impl<'a> Violation<'a> {
             "\t{left}\tafter {} uses {uses}",
             self.last.entry().path()
         )?;
-        if root.unoptimized.get() {
+        if root.unoptimized() {
             write!(
                 f,
                 "\n\t(budget × {}: unoptimised build; see docs/GUARD.md)",
@@ -787,19 +856,17 @@ fn violation(last: &Token, sp: usize, again: Option<&Token>) {
 ///
 /// [`measure`]: crate::measure::measure
 pub fn depth() -> usize {
-    with_state(|st| {
-        // SAFETY: a non-null top is a linked token alive in a caller's frame.
-        match unsafe { st.top.get().as_ref() } {
-            Some(t) => 1 + t.ancestors().count(),
-            None => 0,
-        }
-    })
+    // SAFETY: a non-null top is a linked token alive in a caller's frame.
+    match unsafe { state().top.get().as_ref() } {
+        Some(t) => 1 + t.ancestors().count(),
+        None => 0,
+    }
 }
 
 /// The innermost active annotated call of the current chain.
 pub fn innermost() -> Option<ActiveCall> {
     // SAFETY: a non-null top is a linked token alive in a caller's frame.
-    with_state(|st| unsafe { st.top.get().as_ref() }.map(ActiveCall::of))
+    unsafe { state().top.get().as_ref() }.map(ActiveCall::of)
 }
 
 /// Token returned by [`suspend`]; restores the suspended chain when dropped.
@@ -815,17 +882,17 @@ pub struct Suspended {
 ///
 /// [`measure`]: crate::measure::measure
 pub fn suspend() -> Suspended {
-    with_state(|st| Suspended {
+    let st = state();
+    Suspended {
         top: st.top.replace(ptr::null()),
         limit: st.limit.replace(0),
-    })
+    }
 }
 
 impl Drop for Suspended {
     fn drop(&mut self) {
-        with_state(|st| {
-            st.top.set(self.top);
-            st.limit.set(self.limit);
-        });
+        let st = state();
+        st.top.set(self.top);
+        st.limit.set(self.limit);
     }
 }
