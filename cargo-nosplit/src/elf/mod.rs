@@ -23,7 +23,7 @@ pub mod registry;
 pub mod symbols;
 pub mod x86_64;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -645,7 +645,7 @@ impl<'a, 'f> Builder<'a, 'f> {
         &mut self,
         i: usize,
         probestack: &[u64],
-        noreturn_calls: Option<&std::collections::HashSet<u64>>,
+        noreturn: Option<(&HashSet<u64>, &HashSet<u64>)>,
         refs: &[u64],
     ) -> (x86_64::Facts, Vec<(x86_64::Site, Target)>) {
         let (addr, end) = (self.funcs[i].addr, self.funcs[i].end);
@@ -660,7 +660,8 @@ impl<'a, 'f> Builder<'a, 'f> {
             &self.image,
             x86_64::WalkOptions {
                 probestack,
-                noreturn_calls,
+                noreturn_targets: noreturn.map(|n| n.0),
+                noreturn_slots: noreturn.map(|n| n.1),
                 refs,
             },
         );
@@ -678,6 +679,117 @@ impl<'a, 'f> Builder<'a, 'f> {
         (facts, targets)
     }
 
+    /// Functions that never return, guessed from the linear pass: entry addresses, and the
+    /// GOT slots that lead to them (or to external functions that never return).
+    fn guess_noreturn(&mut self, index: &x86_64::CodeIndex) -> (HashSet<u64>, HashSet<u64>) {
+        let n = self.funcs.len();
+        let mut may = vec![false; n];
+        let mut tails: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for i in 0..n {
+            let (a, e) = (self.funcs[i].addr, self.funcs[i].end);
+            let r = index.rets.partition_point(|&x| x < a);
+            if index.rets.get(r).is_some_and(|&x| x < e) {
+                may[i] = true;
+                continue;
+            }
+            let k = index.exits.partition_point(|x| x.0 < a);
+            for &(_, exit) in index.exits[k..].iter().take_while(|x| x.0 < e) {
+                let t = match exit {
+                    x86_64::Exit::Jump(t) if t >= a && t < e => continue,
+                    x86_64::Exit::Jump(t) => match self.by_addr.get(&t) {
+                        Some(&j) => Target::Func(j),
+                        None => Target::Unknown,
+                    },
+                    x86_64::Exit::JumpSlot(s) => self.resolve_slot(s, 0),
+                    x86_64::Exit::IndirectJump => Target::Unknown,
+                    x86_64::Exit::CallSlot(_) => continue,
+                };
+                match t {
+                    Target::Func(j) if j < n => tails[i].push(j),
+                    Target::External(name) if is_noreturn_external(&name) => {}
+                    _ => may[i] = true,
+                }
+            }
+        }
+        loop {
+            let mut changed = false;
+            for i in 0..n {
+                if !may[i] && tails[i].iter().any(|&j| may[j]) {
+                    may[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let targets: HashSet<u64> = (0..n)
+            .filter(|&i| !may[i])
+            .map(|i| self.funcs[i].addr)
+            .collect();
+        let mut slots = HashSet::new();
+        let mut seen = HashSet::new();
+        for &(_, exit) in &index.exits {
+            let x86_64::Exit::CallSlot(s) = exit else {
+                continue;
+            };
+            if !seen.insert(s) {
+                continue;
+            }
+            match self.resolve_slot(s, 0) {
+                Target::Func(j) if targets.contains(&self.funcs[j].addr) => {
+                    slots.insert(s);
+                }
+                Target::External(name) if is_noreturn_external(&name) => {
+                    slots.insert(s);
+                }
+                _ => {}
+            }
+        }
+        (targets, slots)
+    }
+
+    /// Which functions may return, from the walks: a `ret` reached, a dynamic SP, or a tail
+    /// jump to a function that may return.
+    fn may_return(&self, resolved: &[Vec<(x86_64::Site, Target)>]) -> Vec<bool> {
+        let mut may: Vec<bool> = self
+            .funcs
+            .iter()
+            .map(|f| {
+                f.facts
+                    .as_ref()
+                    .is_some_and(|x| x.returns || x.dynamic_sp.is_some())
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for (i, sites) in resolved.iter().enumerate() {
+                if may[i] {
+                    continue;
+                }
+                let r = sites.iter().any(|(s, t)| {
+                    matches!(
+                        s.kind,
+                        x86_64::SiteKind::Tail(_)
+                            | x86_64::SiteKind::TailSlot(_)
+                            | x86_64::SiteKind::IndirectTail
+                    ) && match t {
+                        Target::Func(j) => may[*j],
+                        Target::External(name) => !is_noreturn_external(name),
+                        Target::Unknown => true,
+                    }
+                });
+                if r {
+                    may[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return may;
+            }
+        }
+    }
+
     fn run(mut self) -> Result<ElfGraph, ElfError> {
         let probestack: Vec<u64> = self
             .funcs
@@ -690,85 +802,66 @@ impl<'a, 'f> Builder<'a, 'f> {
             .map(|f| f.addr)
             .collect();
         let mut stats = Stats::default();
-        let mut refs = Vec::new();
+        // A linear pass over the code: referenced addresses (jump-table ends) and a first
+        // guess of the functions that never return (no `ret` in their bytes, tail jumps only to
+        // such functions), so that calls to them end their caller's path in a single walk.
+        let mut index = x86_64::CodeIndex::default();
         for sec in self.image.secs.iter().filter(|s| s.exec) {
             if let Some(code) = self.image.rest_of_section(sec.addr) {
-                x86_64::references(code, sec.addr, &mut refs);
+                index.scan(code, sec.addr);
             }
         }
-        refs.sort_unstable();
-        refs.dedup();
-        // Pass 1: every function, calls assumed to return. Resolution may add functions
-        // (targets without symbols), which are analysed in turn.
+        index.finish();
+        let (mut nr_targets, mut nr_slots) = self.guess_noreturn(&index);
+
+        // Walk every function; resolution may add functions (targets without symbols), which
+        // are walked in turn.
         let mut resolved: Vec<Vec<(x86_64::Site, Target)>> = Vec::new();
         let mut next = 0;
         while next < self.funcs.len() {
             let i = next;
             next += 1;
-            let (facts, targets) = self.walk(i, &probestack, None, &refs);
+            let (facts, targets) =
+                self.walk(i, &probestack, Some((&nr_targets, &nr_slots)), &index.refs);
             self.funcs[i].facts = Some(facts);
             resolved.push(targets);
         }
-        // Which functions may return: a `ret` reached, or a tail jump to one that may. Pass 1
-        // over-approximates paths, so this over-approximates returning: sound.
-        let n = self.funcs.len();
-        let mut may_return: Vec<bool> = (0..n)
-            .map(|i| {
-                let f = self.funcs[i].facts.as_ref().expect("walked");
-                f.returns || f.dynamic_sp.is_some()
-            })
-            .collect();
+        // Check the guess against the walks: a function may return if a walk reached a `ret`
+        // or a tail jump to one that may. A wrong guess (a `ret` the linear pass missed) is
+        // withdrawn and its callers walked again, until nothing changes.
         loop {
-            let mut changed = false;
-            for (i, sites) in resolved.iter().enumerate() {
-                if may_return[i] {
-                    continue;
-                }
-                let r = sites.iter().any(|(s, t)| {
-                    matches!(
-                        s.kind,
-                        x86_64::SiteKind::Tail(_)
-                            | x86_64::SiteKind::TailSlot(_)
-                            | x86_64::SiteKind::IndirectTail
-                    ) && match t {
-                        Target::Func(j) => may_return[*j],
-                        Target::External(name) => !is_noreturn_external(name),
-                        Target::Unknown => true,
-                    }
-                });
-                if r {
-                    may_return[i] = true;
-                    changed = true;
-                }
-            }
-            if !changed {
+            let may_return = self.may_return(&resolved);
+            let wrong: Vec<u64> = nr_targets
+                .iter()
+                .copied()
+                .filter(|a| self.by_addr.get(a).is_some_and(|&i| may_return[i]))
+                .collect();
+            if wrong.is_empty() {
                 break;
             }
-        }
-        // Pass 2: functions calling a function that never returns, walked again with those
-        // calls ending their path (the bytes after such a call belong to another block).
-        #[allow(clippy::needless_range_loop)] // `self.walk` borrows `self` mutably inside.
-        for i in 0..n {
-            let stops: std::collections::HashSet<u64> = resolved[i]
-                .iter()
-                .filter(|(s, t)| {
-                    matches!(
-                        s.kind,
-                        x86_64::SiteKind::Call(_) | x86_64::SiteKind::CallSlot(_)
-                    ) && match t {
-                        Target::Func(j) => !may_return[*j],
-                        Target::External(name) => is_noreturn_external(name),
-                        Target::Unknown => false,
-                    }
-                })
-                .map(|(s, _)| s.addr)
-                .collect();
-            if stops.is_empty() {
-                continue;
+            for a in &wrong {
+                nr_targets.remove(a);
             }
-            let (facts, targets) = self.walk(i, &probestack, Some(&stops), &refs);
-            self.funcs[i].facts = Some(facts);
-            resolved[i] = targets;
+            let wrong_set: HashSet<u64> = wrong.into_iter().collect();
+            let slots: Vec<u64> = nr_slots.iter().copied().collect();
+            for s in slots {
+                if let Target::Func(j) = self.resolve_slot(s, 0) {
+                    if wrong_set.contains(&self.funcs[j].addr) {
+                        nr_slots.remove(&s);
+                    }
+                }
+            }
+            for i in 0..resolved.len() {
+                let affected = resolved[i].iter().any(|(_, t)| {
+                    matches!(t, Target::Func(j) if wrong_set.contains(&self.funcs[*j].addr))
+                });
+                if affected {
+                    let (facts, targets) =
+                        self.walk(i, &probestack, Some((&nr_targets, &nr_slots)), &index.refs);
+                    self.funcs[i].facts = Some(facts);
+                    resolved[i] = targets;
+                }
+            }
         }
         for f in &self.funcs {
             let facts = f.facts.as_ref().expect("walked");

@@ -93,6 +93,9 @@ fn matching_close(s: &str) -> Option<usize> {
 /// counts on the caller's stack. `nosplit_systemstack_switch` is the documented symbol of this
 /// project's `systemstack!` switch.
 pub fn is_stack_switch(display: &str) -> bool {
+    if !(display.contains("stacker") || display.contains("psm") || display.contains("nosplit")) {
+        return false;
+    }
     let c = canonical(display);
     matches!(
         c.as_str(),
@@ -111,6 +114,20 @@ pub fn is_stack_switch(display: &str) -> bool {
 /// unwinding). Under the `stop` panic setting their frame is counted and their calls are not
 /// followed.
 pub fn is_panic_entry(display: &str) -> bool {
+    const HINTS: [&str; 9] = [
+        "panic",
+        "_fail",
+        "unwind",
+        "Unwind",
+        "overflow",
+        "alloc",
+        "oom",
+        "unreachable",
+        "handle_error",
+    ];
+    if !HINTS.iter().any(|h| display.contains(h)) {
+        return false;
+    }
     let c = canonical(display);
     let c = c.as_str();
     c.starts_with("core::panicking::")

@@ -126,30 +126,85 @@ pub struct WalkOptions<'a> {
     /// in `rax` probes `rax` bytes below SP and is modelled in the caller (its frame grows by
     /// the return address, the saved `rbp` and `rax`), not as a call.
     pub probestack: &'a [u64],
-    /// Call instructions (by address) whose callee never returns: the path ends there.
-    pub noreturn_calls: Option<&'a std::collections::HashSet<u64>>,
+    /// Entry addresses of functions that never return: a path ends at a call to one.
+    pub noreturn_targets: Option<&'a std::collections::HashSet<u64>>,
+    /// Slots (`call [rip+slot]`) whose function never returns.
+    pub noreturn_slots: Option<&'a std::collections::HashSet<u64>>,
     /// Every address the program's code refers to (RIP-relative operands, absolute
     /// displacements), sorted: a jump table ends where the next referenced object begins.
     /// Empty: only the function's own references are used.
     pub refs: &'a [u64],
 }
 
-/// The addresses `code` (loaded at `start`) refers to through RIP-relative operands or absolute
-/// displacements, for [`WalkOptions::refs`]. Unsorted.
-pub fn references(code: &[u8], start: u64, out: &mut Vec<u64>) {
-    let mut decoder = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
-    let mut ins = Instruction::default();
-    while decoder.can_decode() {
-        decoder.decode_out(&mut ins);
-        if ins.is_ip_rel_memory_operand() {
-            out.push(ins.ip_rel_memory_address());
-        } else if ins.op_count() > 0
-            && (ins.op0_kind() == OpKind::Memory || ins.op1_kind() == OpKind::Memory)
-            && ins.memory_base() == Register::None
-            && ins.memory_displacement64() > 0x1000
-        {
-            out.push(ins.memory_displacement64());
+/// What a linear pass over a code section finds: every referenced address (for jump-table
+/// ends), every `ret`, and every jump or GOT call, for a first guess at which functions never
+/// return. All sorted by address after [`CodeIndex::finish`].
+#[derive(Clone, Debug, Default)]
+pub struct CodeIndex {
+    /// Addresses referenced through RIP-relative operands or absolute displacements.
+    pub refs: Vec<u64>,
+    /// Addresses of `ret` instructions.
+    pub rets: Vec<u64>,
+    /// Jumps and calls through slots, by instruction address.
+    pub exits: Vec<(u64, Exit)>,
+}
+
+/// A control transfer seen by the linear pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `jmp`/`jcc` to an address.
+    Jump(u64),
+    /// `jmp [rip+slot]`.
+    JumpSlot(u64),
+    /// `jmp reg` / `jmp [mem]` (a jump table or a tail call through a pointer).
+    IndirectJump,
+    /// `call [rip+slot]`.
+    CallSlot(u64),
+}
+
+impl CodeIndex {
+    /// Adds the instructions of `code`, loaded at `start`.
+    pub fn scan(&mut self, code: &[u8], start: u64) {
+        let mut decoder = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
+        let mut ins = Instruction::default();
+        while decoder.can_decode() {
+            decoder.decode_out(&mut ins);
+            if ins.is_ip_rel_memory_operand() {
+                self.refs.push(ins.ip_rel_memory_address());
+            } else if ins.op_count() > 0
+                && (ins.op0_kind() == OpKind::Memory || ins.op1_kind() == OpKind::Memory)
+                && ins.memory_base() == Register::None
+                && ins.memory_displacement64() > 0x1000
+            {
+                self.refs.push(ins.memory_displacement64());
+            }
+            match ins.flow_control() {
+                FlowControl::Return => self.rets.push(ins.ip()),
+                FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch => self
+                    .exits
+                    .push((ins.ip(), Exit::Jump(ins.near_branch_target()))),
+                FlowControl::IndirectBranch => {
+                    let e = if ins.is_ip_rel_memory_operand() {
+                        Exit::JumpSlot(ins.ip_rel_memory_address())
+                    } else {
+                        Exit::IndirectJump
+                    };
+                    self.exits.push((ins.ip(), e));
+                }
+                FlowControl::IndirectCall if ins.is_ip_rel_memory_operand() => self
+                    .exits
+                    .push((ins.ip(), Exit::CallSlot(ins.ip_rel_memory_address()))),
+                _ => {}
+            }
         }
+    }
+
+    /// Sorts everything (call once after the last [`CodeIndex::scan`]).
+    pub fn finish(&mut self) {
+        self.refs.sort_unstable();
+        self.refs.dedup();
+        self.rets.sort_unstable();
+        self.exits.sort_unstable_by_key(|e| e.0);
     }
 }
 
@@ -227,8 +282,12 @@ impl<'a> Walk<'a> {
         self.instrs.binary_search_by_key(&addr, |i| i.ip()).ok()
     }
 
-    fn stops_after(&self, call: u64) -> bool {
-        self.opts.noreturn_calls.is_some_and(|s| s.contains(&call))
+    fn stops_after(&self, kind: SiteKind) -> bool {
+        match kind {
+            SiteKind::Call(t) => self.opts.noreturn_targets.is_some_and(|s| s.contains(&t)),
+            SiteKind::CallSlot(a) => self.opts.noreturn_slots.is_some_and(|s| s.contains(&a)),
+            _ => false,
+        }
     }
 
     fn set_dynamic(&mut self, addr: u64, why: &'static str) {
@@ -350,7 +409,7 @@ impl<'a> Walk<'a> {
                             } else {
                                 self.site(addr, st.sp, SiteKind::Call(t));
                                 clobber(&mut st);
-                                if self.stops_after(addr) {
+                                if self.stops_after(SiteKind::Call(t)) {
                                     continue 'paths;
                                 }
                             }
@@ -364,7 +423,7 @@ impl<'a> Walk<'a> {
                         };
                         self.site(addr, st.sp, kind);
                         clobber(&mut st);
-                        if self.stops_after(addr) {
+                        if self.stops_after(kind) {
                             continue 'paths;
                         }
                     }
