@@ -851,6 +851,7 @@ impl<'a, 'f> Builder<'a, 'f> {
                     }
                 }
             }
+            #[allow(clippy::needless_range_loop)] // `self.walk` borrows `self` mutably inside.
             for i in 0..resolved.len() {
                 let affected = resolved[i].iter().any(|(_, t)| {
                     matches!(t, Target::Func(j) if wrong_set.contains(&self.funcs[*j].addr))
