@@ -1,7 +1,7 @@
 //! `cargo nosplit`: parses arguments, obtains a call graph (description, ELF file, or a build),
 //! analyses it and prints the report. Exit status: 0 accepted, 1 rejected, 2 unusable input.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cargo_nosplit::analysis::analyze;
@@ -31,9 +31,10 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
         // A description is a model of its own: the surrounding package's configuration
         // applies only when asked for with --manifest-path.
         (None, Some(_)) => Config::default(),
-        (None, None) => match Path::new("Cargo.toml") {
-            p if p.is_file() => Config::load(p).map_err(|e| Unusable(e.to_string()))?,
-            _ => Config::default(),
+        // Like cargo, the package is the nearest Cargo.toml at or above the current directory.
+        (None, None) => match find_manifest() {
+            Some(p) => Config::load(&p).map_err(|e| Unusable(e.to_string()))?,
+            None => Config::default(),
         },
     };
     let graph = match &args.graph {
@@ -62,6 +63,14 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The nearest `Cargo.toml` at or above the current directory.
+fn find_manifest() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .find(|p| p.is_file())
 }
 
 /// `--graph PATH`: a call-graph description (SPEC §3).
