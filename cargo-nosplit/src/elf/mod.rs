@@ -648,13 +648,26 @@ impl<'a, 'f> Builder<'a, 'f> {
         noreturn: Option<(&HashSet<u64>, &HashSet<u64>)>,
         refs: &[u64],
     ) -> (x86_64::Facts, Vec<(x86_64::Site, Target)>) {
+        let facts = self.facts_of(i, probestack, noreturn, refs);
+        let targets = self.resolve_sites(&facts);
+        (facts, targets)
+    }
+
+    /// Walks function `i` (no resolution: callable from several threads).
+    fn facts_of(
+        &self,
+        i: usize,
+        probestack: &[u64],
+        noreturn: Option<(&HashSet<u64>, &HashSet<u64>)>,
+        refs: &[u64],
+    ) -> x86_64::Facts {
         let (addr, end) = (self.funcs[i].addr, self.funcs[i].end);
         let code = self
             .image
             .rest_of_section(addr)
             .map(|b| &b[..b.len().min((end - addr) as usize)])
             .unwrap_or(&[]);
-        let facts = x86_64::analyze(
+        x86_64::analyze(
             code,
             addr,
             &self.image,
@@ -664,7 +677,11 @@ impl<'a, 'f> Builder<'a, 'f> {
                 noreturn_slots: noreturn.map(|n| n.1),
                 refs,
             },
-        );
+        )
+    }
+
+    /// Resolves the targets of a walk's sites.
+    fn resolve_sites(&mut self, facts: &x86_64::Facts) -> Vec<(x86_64::Site, Target)> {
         let mut targets = Vec::with_capacity(facts.sites.len());
         for s in &facts.sites {
             let t = match s.kind {
@@ -676,7 +693,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             };
             targets.push((*s, t));
         }
-        (facts, targets)
+        targets
     }
 
     /// Functions that never return, guessed from the linear pass: entry addresses, and the
@@ -817,7 +834,42 @@ impl<'a, 'f> Builder<'a, 'f> {
         // Walk every function; resolution may add functions (targets without symbols), which
         // are walked in turn.
         let mut resolved: Vec<Vec<(x86_64::Site, Target)>> = Vec::new();
-        let mut next = 0;
+        // The functions known from symbols are walked on all cores; those found as targets
+        // afterwards, one by one.
+        let known = self.funcs.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let mut all: Vec<Option<x86_64::Facts>> = (0..known).map(|_| None).collect();
+        {
+            let this = &self;
+            let (probestack, nr) = (&probestack[..], Some((&nr_targets, &nr_slots)));
+            let refs = &index.refs[..];
+            std::thread::scope(|scope| {
+                let chunks: Vec<_> = (0..threads)
+                    .map(|t| {
+                        scope.spawn(move || {
+                            (t..known)
+                                .step_by(threads)
+                                .map(|i| (i, this.facts_of(i, probestack, nr, refs)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for c in chunks {
+                    for (i, f) in c.join().expect("walk thread") {
+                        all[i] = Some(f);
+                    }
+                }
+            });
+        }
+        for (i, f) in all.into_iter().enumerate() {
+            let facts = f.expect("walked");
+            let targets = self.resolve_sites(&facts);
+            self.funcs[i].facts = Some(facts);
+            resolved.push(targets);
+        }
+        let mut next = known;
         while next < self.funcs.len() {
             let i = next;
             next += 1;

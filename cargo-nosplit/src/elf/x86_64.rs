@@ -12,6 +12,7 @@
 //! low.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use iced_x86::{
     ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory,
@@ -77,6 +78,36 @@ pub struct Facts {
     /// Whether some path reaches a `ret`.
     pub returns: bool,
 }
+
+/// A fast hasher for the walk's small integer keys (the walk's maps are private: no
+/// adversarial keys to fear beyond slow lookups).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Fx = BuildHasherDefault<FxHasher>;
 
 /// Facts about one register in the walk's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -211,9 +242,27 @@ impl CodeIndex {
 /// Walks the function whose machine code is `code`, loaded at `start`.
 pub fn analyze(code: &[u8], start: u64, mem: &dyn Memory, opts: WalkOptions<'_>) -> Facts {
     let end = start + code.len() as u64;
-    let mut w = Walk::new(code, start, end, mem, opts);
+    // The buffers of the previous walk on this thread are reused: most of the time of a
+    // whole-binary run would otherwise go to allocating and faulting in fresh pages.
+    let scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let mut w = Walk::new(code, start, end, mem, opts, scratch);
     w.run();
-    w.finish()
+    let (facts, scratch) = w.finish();
+    SCRATCH.with(|s| *s.borrow_mut() = scratch);
+    facts
+}
+
+/// Reusable buffers of a walk.
+#[derive(Default)]
+struct Scratch {
+    instrs: Vec<Instruction>,
+    leaders: Vec<bool>,
+    seen: HashMap<usize, Vec<State>, Fx>,
+    sites: HashMap<(u64, SiteKind), i64, Fx>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 struct Walk<'a> {
@@ -225,34 +274,51 @@ struct Walk<'a> {
     mem: &'a dyn Memory,
     opts: WalkOptions<'a>,
     facts: Facts,
-    sites: HashMap<(u64, SiteKind), i64>,
+    sites: HashMap<(u64, SiteKind), i64, Fx>,
     info: InstructionInfoFactory,
-    seen: HashMap<usize, Vec<State>>,
+    seen: HashMap<usize, Vec<State>, Fx>,
     /// Every RIP-relative address the function refers to, sorted: a jump table ends where
     /// another object the function uses begins.
     refs: Vec<u64>,
 }
 
 impl<'a> Walk<'a> {
-    fn new(code: &[u8], start: u64, end: u64, mem: &'a dyn Memory, opts: WalkOptions<'a>) -> Self {
+    fn new(
+        code: &[u8],
+        start: u64,
+        end: u64,
+        mem: &'a dyn Memory,
+        opts: WalkOptions<'a>,
+        scratch: Scratch,
+    ) -> Self {
         let mut decoder = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
-        let mut instrs = Vec::with_capacity(code.len() / 4);
+        let Scratch {
+            mut instrs,
+            mut leaders,
+            mut seen,
+            mut sites,
+        } = scratch;
+        instrs.clear();
+        seen.clear();
+        sites.clear();
         let mut ins = Instruction::default();
         while decoder.can_decode() {
             decoder.decode_out(&mut ins);
             instrs.push(ins);
         }
+        leaders.clear();
+        leaders.resize(instrs.len(), false);
         let mut w = Walk {
             start,
             end,
-            leaders: vec![false; instrs.len()],
+            leaders,
             instrs,
             mem,
             opts,
             facts: Facts::default(),
-            sites: HashMap::new(),
+            sites,
             info: InstructionInfoFactory::new(),
-            seen: HashMap::new(),
+            seen,
             refs: Vec::new(),
         };
         for i in 0..w.instrs.len() {
@@ -729,6 +795,14 @@ impl<'a> Walk<'a> {
             }
         }
         if st.tracks_anything() {
+            if writes_only_op0(m, ins) {
+                if let Some((r, _)) = op0_reg {
+                    if r != RSP {
+                        st.regs[r] = Val::Unknown;
+                    }
+                }
+                return true;
+            }
             let info = self.info.info(ins);
             for u in info.used_registers() {
                 if matches!(
@@ -985,16 +1059,22 @@ impl<'a> Walk<'a> {
         None
     }
 
-    fn finish(mut self) -> Facts {
+    fn finish(mut self) -> (Facts, Scratch) {
         self.facts.instructions = self.instrs.len();
         let mut sites: Vec<Site> = self
             .sites
-            .into_iter()
+            .drain()
             .map(|((addr, kind), depth)| Site { addr, depth, kind })
             .collect();
         sites.sort_by_key(|s| (s.addr, s.depth));
         self.facts.sites = sites;
-        self.facts
+        let scratch = Scratch {
+            instrs: self.instrs,
+            leaders: self.leaders,
+            seen: self.seen,
+            sites: self.sites,
+        };
+        (self.facts, scratch)
     }
 }
 
@@ -1010,6 +1090,25 @@ fn is_imm(k: OpKind) -> bool {
             | OpKind::Immediate8to64
             | OpKind::Immediate32to64
     )
+}
+
+/// Whether the instruction writes no general register but its explicit first operand (the
+/// common case, decided without iced's slower instruction-info tables).
+fn writes_only_op0(m: Mnemonic, ins: &Instruction) -> bool {
+    use Mnemonic::*;
+    match m {
+        Mov | Movzx | Movsx | Movsxd | Lea | Add | Sub | And | Or | Xor | Adc | Sbb | Inc | Dec
+        | Neg | Not | Shl | Shr | Sar | Rol | Ror | Bswap | Popcnt | Lzcnt | Tzcnt | Bsf | Bsr
+        | Cmp | Test | Bt | Nop | Sete | Setne | Setb | Setae | Seta | Setbe | Setl | Setge
+        | Setg | Setle | Sets | Setns | Seto | Setno | Setp | Setnp | Cmove | Cmovne | Cmovb
+        | Cmovae | Cmova | Cmovbe | Cmovl | Cmovge | Cmovg | Cmovle | Cmovs | Cmovns | Movd
+        | Movq | Movaps | Movups | Movapd | Movdqa | Movdqu | Movss | Movsd | Pxor | Xorps
+        | Vmovaps | Vmovups | Vmovdqa | Vmovdqu | Vpxor | Vxorps | Andn | Shlx | Shrx | Sarx
+        | Rorx => true,
+        // Only the two- and three-operand forms write just their destination.
+        Imul => ins.op_count() >= 2,
+        _ => false,
+    }
 }
 
 fn clobber(st: &mut State) {
