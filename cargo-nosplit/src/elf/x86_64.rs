@@ -618,9 +618,8 @@ impl<'a> Walk<'a> {
             if ins.op_kind(i) != OpKind::Memory {
                 continue;
             }
-            if ins.memory_index() != Register::None {
-                continue;
-            }
+            // With an index register (`[rsp+rdx*4-0x78]`, an array in the red zone) the base and
+            // displacement give the lowest element: indices into a frame do not go negative.
             let base = ins.memory_base();
             let disp = ins.memory_displacement64() as i64;
             if let Some(r) = gpr(base) {
@@ -1256,6 +1255,18 @@ mod tests {
         assert_eq!(site(&f, SiteKind::Indirect), 8 + 0x11000);
         assert!(f.dynamic_sp.is_none());
         assert!(!f.sites.iter().any(|s| s.kind == SiteKind::Call(0x10c3)));
+    }
+
+    #[test]
+    fn indexed_red_zone_array() {
+        // sub rsp,0x30; mov [rsp+rdx*4-0x78],ecx; add rsp,0x30; ret  (gcc -O2, an int[40]
+        // indexed below SP: its first element is 0x78 below the 0x30 frame)
+        let code = [
+            0x48, 0x83, 0xec, 0x30, 0x89, 0x4c, 0x94, 0x88, 0x48, 0x83, 0xc4, 0x30, 0xc3,
+        ];
+        let f = analyze(&code, 0x4000, &Flat, WalkOptions::default());
+        assert_eq!(f.max_sp, 0x30);
+        assert_eq!(f.frame, 0x30 + 0x78);
     }
 
     #[test]
