@@ -10,8 +10,11 @@
 //! - a cycle whose edges all cost nothing (tail jumps at depth 0) does not grow the stack: the
 //!   worst of its functions is the largest exit of any of them;
 //! - a growing cycle is unbounded, unless a `recursion` assumption names one of its functions:
-//!   then it costs `bound × pass`, where `pass` sums each member's heaviest edge inside the
-//!   cycle (an upper bound of any simple walk around it), plus its largest exit.
+//!   a bound N such that a chain of calls inside the cycle enters each member at most N times.
+//!   With `pass` the sum of each member's heaviest edge inside the cycle, such a chain costs at
+//!   most `N × pass − heaviest(m)` before leaving from member m (m itself calls inside the
+//!   cycle at most N − 1 times), so worst = max over m of `N × pass − heaviest(m) + exit(m)`:
+//!   exact for self-recursion, an upper bound for larger cycles.
 //!
 //! Figures saturate at `u64::MAX` instead of wrapping. Unbounded results carry the id of their
 //! original cause (the cycle, the indirect call, the external, the dynamic stack adjustment),
@@ -119,16 +122,17 @@ pub enum StepKind {
         /// Address of the call instruction, when known.
         site: Option<u64>,
     },
-    /// `bound` passes around a cycle bounded by a `recursion` assumption, each of at most
-    /// `pass` bytes. The path continues at the member whose exit is the largest.
+    /// A chain inside a cycle bounded by a `recursion` assumption (each member entered at most
+    /// `bound` times), counted as a whole; the step's `uses` is its bound in bytes. The path
+    /// continues at the member through which the heaviest such chain leaves the cycle.
     Recursion {
         /// The member through which the path enters the cycle.
         entry: FuncId,
         /// The members of the cycle (its strongly connected component).
         members: Vec<FuncId>,
-        /// The assumed number of passes.
+        /// The assumed recursion depth: times each member can be entered along the chain.
         bound: u64,
-        /// The heaviest pass, in bytes.
+        /// Sum of each member's heaviest call or tail jump inside the cycle, in bytes.
         pass: u64,
     },
 }
@@ -210,8 +214,9 @@ enum Choice {
 enum SccMode {
     /// Every edge inside costs nothing.
     Free,
-    /// Bounded by a recursion assumption.
-    Recursion { bound: u64, pass: u64 },
+    /// Bounded by a recursion assumption: the chain inside the cycle uses `uses` bytes
+    /// before the exit member's own exit.
+    Recursion { bound: u64, pass: u64, uses: u64 },
     /// Unbounded (the cause is a `Cause::Cycle` or comes from `exit`).
     Unbounded,
 }
@@ -536,13 +541,13 @@ impl Core<'_> {
                 return;
             }
         }
-        // A cycle. Its heaviest pass and whether it grows the stack at all.
-        let mut pass = 0u64;
+        // A cycle: each member's heaviest edge inside it, whether it grows the stack at all.
+        let mut heaviest = Vec::with_capacity(members.len());
         let mut growing_edge: Option<(usize, usize)> = None;
         let mut bound: Option<u64> = None;
         for &m in members {
             let m = m as usize;
-            let mut heaviest = 0u64;
+            let mut h = 0u64;
             for (i, e) in self.graph.functions[m].edges.iter().enumerate() {
                 if let EdgeTarget::Call(t) | EdgeTarget::Tail(t) = e.target {
                     if self.nodes[t.index()].comp == comp {
@@ -550,44 +555,60 @@ impl Core<'_> {
                         if cost > 0 && growing_edge.is_none() {
                             growing_edge = Some((m, t.index()));
                         }
-                        heaviest = heaviest.max(cost);
+                        h = h.max(cost);
                     }
                 }
             }
-            pass = pass.saturating_add(heaviest);
+            heaviest.push(h);
             if let Some(&b) = self.recursion.get(&FuncId(m as u32)) {
                 bound = Some(bound.map_or(b, |x: u64| x.max(b)));
             }
         }
-        // Exits of every member.
-        let mut exit: Option<(usize, Worst, Choice)> = None;
-        for &m in members {
-            let m = m as usize;
-            let (w, c) = self.local(m, comp);
-            let better = match (&exit, w) {
-                (None, _) => true,
-                (Some((_, Worst::Unbounded(_), _)), _) => false,
-                (Some(_), Worst::Unbounded(_)) => true,
-                (Some((_, Worst::Bounded(a), _)), Worst::Bounded(b)) => b > *a,
-            };
-            if better {
-                exit = Some((m, w, c));
-            }
-        }
-        let (exit, exit_worst, exit_choice) = exit.expect("a component has members");
-        let (worst, mode) = match (growing_edge, bound, exit_worst) {
+        let pass = heaviest.iter().fold(0u64, |a, &h| a.saturating_add(h));
+        // Every member's exit; the first unbounded one decides an unbounded result.
+        let exits: Vec<(Worst, Choice)> = members
+            .iter()
+            .map(|&m| self.local(m as usize, comp))
+            .collect();
+        let unbounded_exit = exits
+            .iter()
+            .position(|(w, _)| matches!(w, Worst::Unbounded(_)));
+        let (worst, mode, exit) = match (growing_edge, bound, unbounded_exit) {
             (Some((from, to)), None, _) => {
                 let cycle = self.find_cycle(from, to, comp);
                 let c = self.new_cause(Cause::Cycle { cycle });
-                (Worst::Unbounded(c), SccMode::Unbounded)
+                let exit = unbounded_exit.unwrap_or(0);
+                (Worst::Unbounded(c), SccMode::Unbounded, exit)
             }
-            (_, _, u @ Worst::Unbounded(_)) => (u, SccMode::Unbounded),
-            (None, _, Worst::Bounded(w)) => (Worst::Bounded(w), SccMode::Free),
-            (Some(_), Some(b), Worst::Bounded(w)) => (
-                Worst::Bounded(b.saturating_mul(pass).saturating_add(w)),
-                SccMode::Recursion { bound: b, pass },
-            ),
+            (_, _, Some(i)) => (exits[i].0, SccMode::Unbounded, i),
+            (None, _, None) => {
+                // Every member reaches every other for free: the largest exit.
+                let (i, w) = best(exits.iter().map(|(w, _)| w.bytes().unwrap_or(0)));
+                (Worst::Bounded(w), SccMode::Free, i)
+            }
+            (Some(_), Some(b), None) => {
+                // A chain inside the cycle enters each member at most `b` times: each member
+                // makes at most `b` calls inside it, the exit member at most `b - 1`.
+                let b = b.max(1);
+                let full = b.saturating_mul(pass);
+                let (i, w) = best(exits.iter().zip(&heaviest).map(|((w, _), &h)| {
+                    full.saturating_sub(h)
+                        .saturating_add(w.bytes().unwrap_or(0))
+                }));
+                let uses = full.saturating_sub(heaviest[i]);
+                (
+                    Worst::Bounded(w),
+                    SccMode::Recursion {
+                        bound: b,
+                        pass,
+                        uses,
+                    },
+                    i,
+                )
+            }
         };
+        let exit_choice = exits[exit].1;
+        let exit = members[exit] as usize;
         let idx = self.sccs.len() as u32;
         self.sccs.push(Scc {
             comp,
@@ -823,7 +844,7 @@ impl Core<'_> {
                         },
                         Worst::Bounded(_) => None,
                     };
-                    if let SccMode::Recursion { bound, pass } = scc.mode {
+                    if let SccMode::Recursion { bound, pass, uses } = scc.mode {
                         steps.push(Step {
                             kind: StepKind::Recursion {
                                 entry: FuncId(cur as u32),
@@ -832,7 +853,7 @@ impl Core<'_> {
                                 pass,
                             },
                             enter,
-                            uses: bound.saturating_mul(pass),
+                            uses,
                         });
                         enter = 0;
                     } else {
@@ -857,6 +878,14 @@ impl Core<'_> {
             }
         }
     }
+}
+
+/// The index and value of the largest item (the first of equals).
+fn best(values: impl Iterator<Item = u64>) -> (usize, u64) {
+    values.enumerate().fold(
+        (0, 0),
+        |(bi, bv), (i, v)| if v > bv { (i, v) } else { (bi, bv) },
+    )
 }
 
 fn step(f: usize, enter: u64, uses: u64) -> Step {

@@ -13,7 +13,7 @@
 //! "memcpy" = 256
 //! [package.metadata.nosplit.indirect]   # worst of what a function's indirect calls reach
 //! "demo::dispatch" = 512
-//! [package.metadata.nosplit.recursion]  # at most N passes around the cycle holding it
+//! [package.metadata.nosplit.recursion]  # recursion depth of the cycle holding the function
 //! "demo::walk" = 16
 //! ```
 //!
@@ -47,8 +47,8 @@ pub struct Assumptions {
     pub external: BTreeMap<String, u64>,
     /// Assumed worst, in bytes, of whatever the indirect calls made by the named function reach.
     pub indirect: BTreeMap<String, u64>,
-    /// Recursion bound of the cycle that holds the named function: at most N passes around the
-    /// cycle (a started pass counts as one), so the cycle adds at most N × its heaviest pass.
+    /// Recursion depth of the cycle that holds the named function: along any chain of calls
+    /// inside the cycle, each of its functions is entered at most N times (N ≥ 1).
     pub recursion: BTreeMap<String, u64>,
 }
 
@@ -184,6 +184,12 @@ impl Config {
                     };
                     for (name, n) in entries {
                         let n = bytes(&format!("{key}.\"{name}\""), n).map_err(err)?;
+                        if key == "recursion" && n == 0 {
+                            return Err(err(format!(
+                                "metadata.nosplit.recursion.\"{name}\" must be at least 1 \
+                                 (the number of times a function of the cycle can be on the stack)"
+                            )));
+                        }
                         target.insert(name.clone(), n);
                     }
                 }
@@ -301,6 +307,7 @@ mod tests {
             ("panic = \"maybe\"", "\"count\" or \"stop\""),
             ("external = 3", "table"),
             ("[indirect]\nf = 1.5", "indirect.\"f\""),
+            ("[recursion]\nf = 0", "at least 1"),
             ("defualt-budget = 1", "unknown key"),
         ] {
             let e = parse("", pkg).unwrap_err();

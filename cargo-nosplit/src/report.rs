@@ -108,11 +108,11 @@ fn step_names(graph: &CallGraph, step: &Step) -> (String, String) {
                 .collect();
             (
                 format!(
-                    "{} (cycle of {}, at most {bound} passes assumed)",
+                    "{} (cycle of {}, each entered at most {bound} times, assumed)",
                     graph.function(*entry).name,
                     names.join(", ")
                 ),
-                format!("{bound} passes of at most {pass}"),
+                format!("the recursion (at most {pass} bytes per pass)"),
             )
         }
     }
@@ -130,7 +130,7 @@ fn step_function(graph: &CallGraph, step: &Step) -> String {
                 .iter()
                 .map(|&m| graph.function(m).name.as_str())
                 .collect();
-            format!("<{bound} passes of the cycle {}>", names.join(", "))
+            format!("<recursion of {}, depth {bound}>", names.join(", "))
         }
     }
 }

@@ -100,6 +100,33 @@ fn brute(g: &CallGraph, f: usize) -> Option<u64> {
     walk(g, f, 0, &mut Vec::new())
 }
 
+/// The heaviest chain from `f` in which no function appears more than `depth` times (the
+/// meaning of a `recursion` bound on every cycle).
+fn brute_bounded(g: &CallGraph, f: usize, depth: u32) -> u64 {
+    fn walk(g: &CallGraph, f: usize, acc: u64, count: &mut [u32], depth: u32) -> u64 {
+        let func = &g.functions[f];
+        let mut best = acc + func.frame;
+        if func.kind == FunctionKind::Grows {
+            return best;
+        }
+        count[f] += 1;
+        for e in &func.edges {
+            let c = cost(g, e);
+            match e.target {
+                EdgeTarget::Call(t) | EdgeTarget::Tail(t) => {
+                    if count[t.index()] < depth {
+                        best = best.max(walk(g, t.index(), acc + c, count, depth));
+                    }
+                }
+                EdgeTarget::Indirect { .. } => best = best.max(acc + c),
+            }
+        }
+        count[f] -= 1;
+        best
+    }
+    walk(g, f, 0, &mut vec![0; g.functions.len()], depth)
+}
+
 fn spec_strategy() -> impl Strategy<Value = Spec> {
     prop::collection::vec(
         (
@@ -189,6 +216,74 @@ proptest! {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn recursion_bounds_are_sound(
+        spec in prop::collection::vec(
+            (
+                0u64..100,
+                prop::bool::weighted(0.1),
+                prop::collection::vec(
+                    (
+                        prop_oneof![4 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)],
+                        0usize..5,
+                        prop_oneof![Just(0u64), 0u64..100],
+                        0u64..100,
+                    ),
+                    0..3,
+                ),
+            ),
+            1..6,
+        ),
+        depth in 1u32..3,
+        callsize in prop_oneof![Just(8u64), Just(0u64)],
+    ) {
+        let g = build(&spec, callsize, &[], false);
+        let mut assume = Assumptions::default();
+        for f in &g.functions {
+            assume.recursion.insert(f.name.clone(), u64::from(depth));
+        }
+        let a = analyze(&g, &assume);
+        for f in 0..g.functions.len() {
+            let want = brute_bounded(&g, f, depth);
+            match a.worst[f] {
+                Worst::Bounded(w) => prop_assert!(w >= want, "f{}: {} < {}", f, w, want),
+                u => prop_assert!(false, "f{} unbounded with every cycle bounded: {:?}", f, u),
+            }
+        }
+    }
+
+    #[test]
+    fn recursion_bounds_are_exact_for_self_recursion(
+        spec in spec_strategy(),
+        loops in prop::collection::vec((prop::bool::ANY, 0u64..100, prop::bool::ANY), 7),
+        depth in 1u32..4,
+    ) {
+        // Acyclic but for self-recursive functions: the bound is then exact.
+        let mut g = build(&spec, 8, &[], true);
+        for (i, &(on, d, tail)) in loops.iter().enumerate().take(g.functions.len()) {
+            if on {
+                let me = FuncId(i as u32);
+                g.functions[i].edges.push(Edge {
+                    target: if tail { EdgeTarget::Tail(me) } else { EdgeTarget::Call(me) },
+                    depth: d,
+                    site: None,
+                });
+            }
+        }
+        let mut assume = Assumptions::default();
+        for f in &g.functions {
+            assume.recursion.insert(f.name.clone(), u64::from(depth));
+        }
+        let a = analyze(&g, &assume);
+        for f in 0..g.functions.len() {
+            prop_assert_eq!(
+                a.worst[f],
+                Worst::Bounded(brute_bounded(&g, f, depth)),
+                "f{}", f
+            );
+        }
+    }
 
     #[test]
     fn any_description_is_an_error_or_a_verdict_never_a_panic(
