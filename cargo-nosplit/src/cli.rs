@@ -62,7 +62,7 @@ pub struct Args {
     /// Check an ELF file that is already built instead of building.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["target", "package", "profile", "features", "no_default_features"])]
     pub binary: Option<PathBuf>,
-    /// Check a call-graph description (SPEC §3) instead of a binary.
+    /// Check a call-graph description (SPEC §3) instead of a binary (`-`: standard input).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["target", "package", "profile", "features", "no_default_features"])]
     pub graph: Option<PathBuf>,
     /// Report format.

@@ -74,10 +74,19 @@ fn find_manifest() -> Option<PathBuf> {
 }
 
 /// `--graph PATH`: a call-graph description (SPEC §3).
+/// `-` reads standard input (named `<stdin>` in errors), for what-if models piped in.
 fn read_graph(path: &Path) -> Result<CallGraph, Unusable> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Unusable(format!("{}: cannot read: {e}", path.display())))?;
-    describe::parse(&text, &path.display().to_string()).map_err(|e| Unusable(e.to_string()))
+    let (text, name) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Unusable(format!("<stdin>: cannot read: {e}")))?;
+        (text, "<stdin>".to_string())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Unusable(format!("{}: cannot read: {e}", path.display())))?;
+        (text, path.display().to_string())
+    };
+    describe::parse(&text, &name).map_err(|e| Unusable(e.to_string()))
 }
 
 /// `--binary PATH`, or building the selected target (`--bin`, `--example`, `--test`, `--lib`,

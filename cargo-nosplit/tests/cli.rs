@@ -66,6 +66,38 @@ fn spec_example_is_rejected_with_the_go_trace() {
 }
 
 #[test]
+fn a_description_can_come_from_standard_input() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
+        .args(["nosplit", "--graph", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // f = 8 + 8 + 40 = 56 ≤ 64; then a malformed second run.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"f 8 budget=64 call g\ng 40\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("<stdin>:1"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
+        .args(["nosplit", "--graph", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"f\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "<stdin>:1: missing frame of `f`\n");
+}
+
+#[test]
 fn direct_invocation_without_the_cargo_argument() {
     let o = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
         .args(["--graph", "tests/graphs/chain.graph"])
