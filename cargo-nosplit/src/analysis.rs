@@ -273,8 +273,9 @@ struct Core<'g> {
 
 /// Computes worst(f) for every function and decides every root of `graph`.
 ///
-/// Never panics on any graph whose edges point at existing functions (the front ends
-/// guarantee it); runs in time linear in functions + edges, plus the worst paths of the roots.
+/// Never panics on a graph that passes [`CallGraph::validate`] (edges and roots refer to
+/// functions of the graph); runs in time linear in functions + edges, plus the worst paths of
+/// the roots.
 pub fn analyze(graph: &CallGraph, assumptions: &Assumptions) -> Analysis {
     let n = graph.functions.len();
     let mut warnings = Vec::new();

@@ -160,4 +160,61 @@ impl CallGraph {
     pub fn function(&self, id: FuncId) -> &Function {
         &self.functions[id.index()]
     }
+
+    /// Checks that every edge and root refers to a function of the graph, which the analysis
+    /// relies on. A front end's bug then shows as an error naming the function, not a panic.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.functions.len();
+        if n > u32::MAX as usize {
+            return Err(format!("{n} functions: more than the analysis can index"));
+        }
+        for f in &self.functions {
+            for e in &f.edges {
+                if let EdgeTarget::Call(t) | EdgeTarget::Tail(t) = e.target {
+                    if t.index() >= n {
+                        return Err(format!(
+                            "{} has an edge to function #{}, beyond the {n} of the graph",
+                            f.name, t.0
+                        ));
+                    }
+                }
+            }
+        }
+        for r in &self.roots {
+            if let Some(t) = r.function.filter(|t| t.index() >= n) {
+                return Err(format!(
+                    "root {} refers to function #{}, beyond the {n} of the graph",
+                    r.name, t.0
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_dangling_references() {
+        let mut g = CallGraph::new(8);
+        let f = g.add(Function::new("f", 8));
+        assert_eq!(g.validate(), Ok(()));
+        g.functions[f.index()].edges.push(Edge {
+            target: EdgeTarget::Call(FuncId(7)),
+            depth: 0,
+            site: None,
+        });
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .contains("f has an edge to function #7"));
+        g.functions[f.index()].edges.clear();
+        g.roots.push(Root::new("r", 64, Some(FuncId(3))));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .contains("root r refers to function #3"));
+    }
 }

@@ -41,6 +41,9 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
         Some(path) => read_graph(path)?,
         None => check_binary(args, &config)?,
     };
+    graph
+        .validate()
+        .map_err(|e| Unusable(format!("cargo nosplit: inconsistent call graph: {e}")))?;
     let analysis = analyze(&graph, &config.assumptions);
     if args.verbose > 0 {
         eprintln!(
