@@ -237,8 +237,11 @@ fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
             // SAFETY: the mapping is ours alone until unmapped below.
             let out = unsafe { switch::call_on::<GUARD, F, R>(f, map.top(), map.base()) };
             HOT.with(|h| h.in_use.set(false));
-            // munmap on the bootstrap stack too: nothing but the switch on the caller's.
-            let _ = on_bootstrap_stack(|| os::unmap(map));
+            // munmap on the bootstrap stack too: nothing but the switch on the caller's (and
+            // no drop of a panic payload there either: resume it).
+            if let Err(payload) = on_bootstrap_stack(|| os::unmap(map)) {
+                switch::resume(payload)
+            }
             switch::finish(out)
         }
         Ok(Err(e)) => alloc_failed(e),
@@ -246,13 +249,15 @@ fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
     }
 }
 
+/// Reports a failed allocation. Reads the size with a plain load (it was resolved by the
+/// attempt): on the caller's stack, only the panic itself may run.
 #[cold]
 #[inline(never)]
 fn alloc_failed(e: std::io::Error) -> ! {
     panic!(
         "nosplit: cannot allocate the {} byte system stack of systemstack!: {e}; lower it with \
          {ENV_VAR} or nosplit::systemstack::set_size",
-        size()
+        SIZE.load(Ordering::Relaxed)
     )
 }
 
