@@ -128,8 +128,10 @@ pub enum StepKind {
     Recursion {
         /// The member through which the path enters the cycle.
         entry: FuncId,
-        /// The members of the cycle (its strongly connected component).
+        /// The first members of the cycle (its strongly connected component), at most 16.
         members: Vec<FuncId>,
+        /// How many functions the cycle has.
+        size: usize,
         /// The assumed recursion depth: times each member can be entered along the chain.
         bound: u64,
         /// Sum of each member's heaviest call or tail jump inside the cycle, in bytes.
@@ -233,6 +235,9 @@ struct Scc {
 }
 
 const UNVISITED: u32 = u32::MAX;
+
+/// Members of a cycle a recursion step names (a path of each root holds its own copy).
+const MEMBERS_SHOWN: usize = 16;
 
 /// Scratch space for listing the causes each unbounded root reaches.
 #[derive(Default)]
@@ -788,18 +793,11 @@ impl Core<'_> {
             let choice = forced.take().unwrap_or(self.choice[cur]);
             match choice {
                 Choice::Frame => {
-                    let uses = self.nodes[cur].worst.bytes().unwrap_or(func.frame);
-                    // Inside a cycle the exit member's own worst is the cycle's: use its frame
-                    // or assumed worst instead.
-                    let uses = if matches!(self.choice[cur], Choice::Scc(_)) {
-                        match func.kind {
-                            FunctionKind::External => {
-                                self.external.get(&FuncId(cur as u32)).copied().unwrap_or(0)
-                            }
-                            _ => func.frame,
-                        }
-                    } else {
-                        uses
+                    // The frame, or an external's assumed worst. (Inside a cycle, where the
+                    // member's worst is the cycle's, only code functions occur.)
+                    let uses = match (self.choice[cur], self.nodes[cur].worst) {
+                        (Choice::Scc(_), _) => func.frame,
+                        (_, w) => w.bytes().unwrap_or(func.frame),
                     };
                     steps.push(step(cur, enter, uses));
                     return steps;
@@ -849,7 +847,9 @@ impl Core<'_> {
                         steps.push(Step {
                             kind: StepKind::Recursion {
                                 entry: FuncId(cur as u32),
-                                members: scc.members.clone(),
+                                members: scc.members[..scc.members.len().min(MEMBERS_SHOWN)]
+                                    .to_vec(),
+                                size: scc.members.len(),
                                 bound,
                                 pass,
                             },

@@ -99,23 +99,31 @@ fn step_names(graph: &CallGraph, step: &Step) -> (String, String) {
         StepKind::Recursion {
             entry,
             members,
+            size,
             bound,
             pass,
-        } => {
-            let names: Vec<&str> = members
-                .iter()
-                .map(|&m| graph.function(m).name.as_str())
-                .collect();
-            (
-                format!(
-                    "{} (cycle of {}, each entered at most {bound} times, assumed)",
-                    graph.function(*entry).name,
-                    names.join(", ")
-                ),
-                format!("the recursion (at most {pass} bytes per pass)"),
-            )
-        }
+        } => (
+            graph.function(*entry).name.clone(),
+            format!(
+                "the recursion through {} (each entered at most {bound} times, at most {pass} \
+                 bytes per pass, assumed)",
+                member_list(graph, members, *size)
+            ),
+        ),
     }
+}
+
+/// `a, b, c` or, for a cycle larger than the members listed, `a, b, ... (N functions)`.
+fn member_list(graph: &CallGraph, members: &[crate::graph::FuncId], size: usize) -> String {
+    let mut names: Vec<&str> = members
+        .iter()
+        .map(|&m| graph.function(m).name.as_str())
+        .collect();
+    if size > members.len() {
+        names.push("...");
+        return format!("{} ({size} functions)", names.join(", "));
+    }
+    names.join(", ")
 }
 
 /// The name a step has in JSON.
@@ -125,13 +133,15 @@ fn step_function(graph: &CallGraph, step: &Step) -> String {
         StepKind::Indirect { caller, .. } => {
             format!("<indirect call in {}>", graph.function(*caller).name)
         }
-        StepKind::Recursion { members, bound, .. } => {
-            let names: Vec<&str> = members
-                .iter()
-                .map(|&m| graph.function(m).name.as_str())
-                .collect();
-            format!("<recursion of {}, depth {bound}>", names.join(", "))
-        }
+        StepKind::Recursion {
+            members,
+            size,
+            bound,
+            ..
+        } => format!(
+            "<recursion of {}, depth {bound}>",
+            member_list(graph, members, *size)
+        ),
     }
 }
 
@@ -162,10 +172,10 @@ fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut Stri
             left -= i128::from(step.enter);
             let _ = writeln!(out, "\t{left}\ton entry to {entry_name}");
         }
-        let after_name = if i == 0 {
-            root.name.clone()
-        } else {
-            after_name
+        // The root's own step goes by the root's name, as in its first line.
+        let after_name = match step.kind {
+            StepKind::Function(_) if i == 0 => root.name.clone(),
+            _ => after_name,
         };
         if unbounded && i == last {
             if let Some(c) = v.cause {

@@ -91,7 +91,7 @@ fn deep_chain_through_the_description_format() {
 
 #[test]
 fn ring_of_100_000_functions_is_one_cycle() {
-    let (cycle_len, status, bounded) = on_small_stack(|| {
+    let (cycle_len, status, bounded, text) = on_small_stack(|| {
         let g = chain(100_000, true);
         let a = analyze(&g, &Assumptions::default());
         let len = match a.cause(a.roots[0].cause.unwrap()) {
@@ -103,11 +103,24 @@ fn ring_of_100_000_functions_is_one_cycle() {
         let mut assume = Assumptions::default();
         assume.recursion.insert("f500".into(), 2);
         let b = analyze(&g, &assume);
-        (len, a.roots[0].status, b.worst[0])
+        let text = report::human(&g, &b, false);
+        (len, a.roots[0].status, b.worst[0], text)
     });
     assert_eq!(cycle_len, 100_000);
     assert_eq!(status, Status::Unbounded);
     assert_eq!(bounded, Worst::Bounded(199_999 * 24 + 16));
+    // The trace names the cycle without listing 100 000 functions.
+    let recursion = text.lines().nth(2).unwrap();
+    assert!(
+        recursion.starts_with("\t-4795880\tafter the recursion through f0, f1, f2,")
+            && recursion.ends_with(
+                ", f15, ... (100000 functions) (each entered at most 2 times, \
+                 at most 2400000 bytes per pass, assumed) uses 4799976"
+            ),
+        "{recursion}"
+    );
+    // Title, assumed on entry, the recursion, on entry to the exit member, its frame.
+    assert_eq!(text.lines().count(), 5, "{text}");
 }
 
 #[test]
