@@ -176,7 +176,7 @@ fn nest_outer(x: u64) -> u64 {
     nest_inner(buf[1]) + buf[2]
 }
 
-#[nosplit(budget = 1500)]
+#[nosplit(budget = 3000)]
 #[inline(never)]
 fn nest_inner(x: u64) -> u64 {
     let buf = black_box([x; 16]);
@@ -191,7 +191,7 @@ fn an_inner_budget_applies_from_its_own_entry() {
     let o = Oracle::load();
     let fi = o.frame("guard_chain::nest_inner") as i64;
     let fc = o.frame("guard_chain::over_c") as i64;
-    assert!(fi + 8 + fc > 1500 && fi <= 1500);
+    assert!(fi + 8 + fc > 3000 && fi <= 3000);
     let report = report_of(|| {
         nest_outer(1);
     });
@@ -207,7 +207,7 @@ fn an_inner_budget_applies_from_its_own_entry() {
     assert_eq!(
         lines(&report).last().unwrap(),
         &(
-            1500 - fi - 8 - fc,
+            3000 - fi - 8 - fc,
             format!("after guard_chain::over_c uses {fc}")
         ),
         "{report}"

@@ -25,7 +25,7 @@ fn counting(v: &Violation<'_>) {
     SEEN.lock().unwrap().push((v.kind(), v.to_string(), roots));
 }
 
-#[nosplit(budget = 6000)]
+#[nosplit(budget = 10000)]
 #[inline(never)]
 fn h_a(x: u64) -> u64 {
     let buf = black_box([x; 4]);
@@ -42,7 +42,7 @@ fn h_b(x: u64) -> u64 {
 #[nosplit(budget = 60000)]
 #[inline(never)]
 fn h_c(x: u64) -> u64 {
-    let buf = black_box([x; 64]);
+    let buf = black_box([x; 1024]);
     buf[1] + 1
 }
 
@@ -73,7 +73,7 @@ fn a_custom_handler_sees_violations_and_the_program_continues() {
     let fb = o.frame("guard_handler::h_b") as usize;
     let fc = o.frame("guard_handler::h_c") as usize;
     assert!(
-        fa + 8 + fb <= 6000 && fa + 8 + fb + 8 + fc > 6000,
+        fa + 8 + fb <= 10000 && fa + 8 + fb + 8 + fc > 10000,
         "{fa} {fb} {fc}"
     );
 
@@ -94,7 +94,7 @@ fn a_custom_handler_sees_violations_and_the_program_continues() {
         assert_eq!(*kind, ViolationKind::Overflow);
         assert_eq!(
             roots,
-            &vec![("guard_handler::h_a", 6000, fa + 8 + fb + 8 + fc)],
+            &vec![("guard_handler::h_a", 10000, fa + 8 + fb + 8 + fc)],
             "{report}"
         );
         assert!(report.starts_with("guard_handler::h_a: nosplit stack overflow\n"));

@@ -23,6 +23,7 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::Relaxed};
 
@@ -226,6 +227,14 @@ impl Site {
         }
     }
 
+    /// This function's bit in the chain's set of active functions.
+    #[inline(always)]
+    fn bit(&self) -> u64 {
+        // Sites are `static`s of 24 bytes or more, laid out one after another: bits 3..9 of
+        // the address tell up to 21 neighbours apart, with a shift and no multiply.
+        1 << ((self as *const Site as usize >> 3) & 63)
+    }
+
     /// The cached distance for code address `pc`.
     #[inline(always)]
     fn cached_frame(&self, pc: usize) -> Option<usize> {
@@ -242,6 +251,9 @@ impl Site {
 pub struct ChainState {
     top: Cell<*const Token>,
     limit: Cell<usize>,
+    /// One bit per active function (a hash of its site): a clear bit proves the function is
+    /// not active, so only a set bit sends a nested call to the slow path's recursion walk.
+    active: Cell<u64>,
 }
 
 impl ChainState {
@@ -250,6 +262,7 @@ impl ChainState {
         ChainState {
             top: Cell::new(ptr::null()),
             limit: Cell::new(0),
+            active: Cell::new(0),
         }
     }
 }
@@ -323,14 +336,16 @@ pub unsafe fn set_state_hook(hook: fn() -> &'static ChainState) {
 /// Made by the guard's expansion; not public API.
 #[doc(hidden)]
 pub struct Token {
+    /// Null until linked; the other fields are written when it is set.
+    site: Cell<*const Site>,
     /// The chain's previous top, restored on drop; bit 0 set when this call starts a new
     /// chain (a stack switch was detected: reports stop here), bit 1 when the multiplier
     /// applied to its budget.
-    prev: Cell<usize>,
-    prev_limit: Cell<usize>,
-    site: Cell<*const Site>,
-    entry_sp: Cell<usize>,
-    budget: Cell<usize>,
+    prev: Cell<MaybeUninit<usize>>,
+    prev_limit: Cell<MaybeUninit<usize>>,
+    entry_sp: Cell<MaybeUninit<usize>>,
+    budget: Cell<MaybeUninit<usize>>,
+    prev_active: Cell<MaybeUninit<u64>>,
 }
 
 impl Token {
@@ -338,13 +353,44 @@ impl Token {
     #[allow(clippy::new_without_default)]
     #[inline(always)]
     pub const fn new() -> Self {
+        // Only `site` is initialised: the rest is written by `link` with it, so an unlinked
+        // token costs no stores.
         Token {
-            prev: Cell::new(0),
-            prev_limit: Cell::new(0),
             site: Cell::new(ptr::null()),
-            entry_sp: Cell::new(0),
-            budget: Cell::new(0),
+            prev: Cell::new(MaybeUninit::uninit()),
+            prev_limit: Cell::new(MaybeUninit::uninit()),
+            entry_sp: Cell::new(MaybeUninit::uninit()),
+            budget: Cell::new(MaybeUninit::uninit()),
+            prev_active: Cell::new(MaybeUninit::uninit()),
         }
+    }
+
+    // Readers of the fields `link` writes; callers only reach linked tokens (through the
+    // chain, or after checking `site`).
+    #[inline(always)]
+    fn prev_word(&self) -> usize {
+        // SAFETY: written by `link` (see above).
+        unsafe { self.prev.get().assume_init() }
+    }
+    #[inline(always)]
+    fn prev_limit(&self) -> usize {
+        // SAFETY: written by `link`.
+        unsafe { self.prev_limit.get().assume_init() }
+    }
+    #[inline(always)]
+    fn entry_sp(&self) -> usize {
+        // SAFETY: written by `link`.
+        unsafe { self.entry_sp.get().assume_init() }
+    }
+    #[inline(always)]
+    fn budget(&self) -> usize {
+        // SAFETY: written by `link`.
+        unsafe { self.budget.get().assume_init() }
+    }
+    #[inline(always)]
+    fn prev_active(&self) -> u64 {
+        // SAFETY: written by `link`.
+        unsafe { self.prev_active.get().assume_init() }
     }
 
     /// Links the call into the chain and checks it. `unoptimized` is `cfg!(debug_assertions)`
@@ -362,35 +408,24 @@ impl Token {
             return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
         };
         let entry_sp = sp + frame;
-        // SAFETY: a non-null top is a linked token of this thread, alive in a caller's
-        // frame (tokens unlink in LIFO order).
-        let fast = match unsafe { top.as_ref() } {
-            // A root: the limit is 0 (nothing active), only its own frame to check.
-            None => frame <= budget,
-            // Nested: within every active budget, on the same stack, not recursive.
-            Some(t) => {
-                sp >= limit && frame <= budget && entry_sp <= t.entry_sp.get() && !t.chain_has(site)
+        if top.is_null() {
+            // A root. With nothing active the limit and the active set are empty (restored
+            // so by every unlink and by `Suspended`): only its own frame to check.
+            if frame > budget {
+                return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
             }
-        };
-        if !fast {
-            return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
-        }
-        self.link(st, site, top as usize, limit, entry_sp, budget, unoptimized);
-        st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
-    }
-
-    /// Whether `site`'s function is this call or one of its ancestors.
-    #[inline(always)]
-    fn chain_has(&self, site: &Site) -> bool {
-        let mut t = self;
-        loop {
-            if ptr::eq(t.site.get(), site) {
-                return true;
+            self.link(st, site, 0, 0, 0, entry_sp, budget, unoptimized);
+            st.limit.set(entry_sp.saturating_sub(budget));
+        } else {
+            // Nested: within every active budget, and not active already (its bit is clear).
+            // A switch to a stack above passes here; `parent` ends the chain there.
+            let active = st.active.get();
+            if sp < limit || frame > budget || active & site.bit() != 0 {
+                return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
             }
-            match t.parent() {
-                Some(p) => t = p,
-                None => return false,
-            }
+            let prev = top as usize;
+            self.link(st, site, prev, limit, active, entry_sp, budget, unoptimized);
+            st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
         }
     }
 
@@ -402,15 +437,19 @@ impl Token {
         site: &'static Site,
         prev: usize,
         prev_limit: usize,
+        prev_active: u64,
         entry_sp: usize,
         budget: usize,
         unoptimized: bool,
     ) {
-        self.prev.set(prev | (unoptimized as usize) << 1);
-        self.prev_limit.set(prev_limit);
+        self.prev
+            .set(MaybeUninit::new(prev | (unoptimized as usize) << 1));
+        self.prev_limit.set(MaybeUninit::new(prev_limit));
         self.site.set(site);
-        self.entry_sp.set(entry_sp);
-        self.budget.set(budget);
+        self.entry_sp.set(MaybeUninit::new(entry_sp));
+        self.budget.set(MaybeUninit::new(budget));
+        self.prev_active.set(MaybeUninit::new(prev_active));
+        st.active.set(prev_active | site.bit());
         st.top.set(self);
     }
 
@@ -432,15 +471,24 @@ impl Token {
         let top = st.top.get();
         let old_limit = st.limit.get();
         // SAFETY: a non-null top is a linked token of this thread, alive in a caller's frame.
-        let switched = unsafe { top.as_ref() }.is_some_and(|t| {
-            entry_sp > t.entry_sp.get() || t.entry_sp.get() - sp > SWITCH_DISTANCE
-        });
+        let switched = unsafe { top.as_ref() }
+            .is_some_and(|t| entry_sp > t.entry_sp() || t.entry_sp() - sp > SWITCH_DISTANCE);
         let (prev, limit) = if switched {
             (top as usize | 1, 0)
         } else {
             (top as usize, old_limit)
         };
-        self.link(st, site, prev, old_limit, entry_sp, budget, unoptimized);
+        let active = st.active.get();
+        self.link(
+            st,
+            site,
+            prev,
+            old_limit,
+            active,
+            entry_sp,
+            budget,
+            unoptimized,
+        );
         st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
 
         let recursion = self.ancestors().find(|t| ptr::eq(t.entry(), site.entry));
@@ -458,16 +506,19 @@ impl Token {
 
     /// The caller's link, or `None` at the start of a chain.
     fn parent(&self) -> Option<&Token> {
-        let prev = self.prev.get();
+        let prev = self.prev_word();
         if prev & 1 != 0 {
             return None;
         }
         // SAFETY: linked tokens outlive the tokens linked after them (LIFO drops).
-        unsafe { ((prev & !3) as *const Token).as_ref() }
+        let p = unsafe { ((prev & !3) as *const Token).as_ref() }?;
+        // A caller whose entry is below this call's is on another stack (this call was
+        // entered after a switch to a stack above, which the fast path does not look for).
+        (p.entry_sp() >= self.entry_sp()).then_some(p)
     }
 
     fn unoptimized(&self) -> bool {
-        self.prev.get() & 2 != 0
+        self.prev_word() & 2 != 0
     }
 
     fn entry(&self) -> &'static Entry {
@@ -501,10 +552,11 @@ impl Drop for Token {
         if self.site.get().is_null() {
             return;
         }
-        let (prev, limit) = (self.prev.get() & !3, self.prev_limit.get());
+        let (prev, limit) = (self.prev_word() & !3, self.prev_limit());
         let st = state();
         st.top.set(prev as *const Token);
         st.limit.set(limit);
+        st.active.set(self.prev_active());
     }
 }
 
@@ -635,8 +687,8 @@ impl ActiveCall {
     fn of(t: &Token) -> Self {
         ActiveCall {
             entry: t.entry(),
-            entry_sp: t.entry_sp.get(),
-            budget: t.budget.get(),
+            entry_sp: t.entry_sp(),
+            budget: t.budget(),
             unoptimized: t.unoptimized(),
         }
     }
@@ -683,7 +735,7 @@ impl<'a> Violation<'a> {
             .chain(self.last.ancestors())
             .filter(move |t| match kind {
                 ViolationKind::Recursion => again == Some(*t as *const Token),
-                _ => t.entry_sp.get().saturating_sub(sp) > t.budget.get(),
+                _ => t.entry_sp().saturating_sub(sp) > t.budget(),
             })
             .map(ActiveCall::of)
     }
@@ -701,7 +753,7 @@ impl<'a> Violation<'a> {
         };
         let e = root.entry();
         writeln!(f, "{}: {what}", e.path())?;
-        let mut left = root.budget.get() as i64;
+        let mut left = root.budget() as i64;
         writeln!(
             f,
             "\t{left}\tassumed on entry to {} ({}:{})",
@@ -710,7 +762,7 @@ impl<'a> Violation<'a> {
             e.line()
         )?;
         self.steps(f, root, self.last, &mut left)?;
-        let uses = self.last.entry_sp.get() as i64 - self.sp as i64;
+        let uses = self.last.entry_sp() as i64 - self.sp as i64;
         left -= uses;
         write!(
             f,
@@ -742,7 +794,7 @@ impl<'a> Violation<'a> {
             return Ok(());
         };
         self.steps(f, root, caller, left)?;
-        let uses = caller.entry_sp.get() as i64 - t.entry_sp.get() as i64 - CALLSIZE as i64;
+        let uses = caller.entry_sp() as i64 - t.entry_sp() as i64 - CALLSIZE as i64;
         *left -= uses;
         writeln!(f, "\t{left}\tafter {} uses {uses}", caller.entry().path())?;
         *left -= CALLSIZE as i64;
@@ -760,7 +812,7 @@ impl fmt::Display for Violation<'_> {
         for t in tokens {
             let hit = match self.kind {
                 ViolationKind::Recursion => self.again.is_some_and(|a| ptr::eq(a, t)),
-                _ => t.entry_sp.get().saturating_sub(self.sp) > t.budget.get(),
+                _ => t.entry_sp().saturating_sub(self.sp) > t.budget(),
             };
             if hit {
                 roots[n % roots.len()] = t;
@@ -873,6 +925,7 @@ pub fn innermost() -> Option<ActiveCall> {
 pub struct Suspended {
     top: *const Token,
     limit: usize,
+    active: u64,
 }
 
 /// Suspends the current thread's chain of active annotated calls (used by `systemstack!`
@@ -886,6 +939,7 @@ pub fn suspend() -> Suspended {
     Suspended {
         top: st.top.replace(ptr::null()),
         limit: st.limit.replace(0),
+        active: st.active.replace(0),
     }
 }
 
@@ -894,5 +948,6 @@ impl Drop for Suspended {
         let st = state();
         st.top.set(self.top);
         st.limit.set(self.limit);
+        st.active.set(self.active);
     }
 }
