@@ -37,10 +37,15 @@ pub fn cause_text(graph: &CallGraph, cause: &Cause) -> String {
     let name = |id: crate::graph::FuncId| graph.function(id).name.as_str();
     match cause {
         Cause::Cycle { cycle } => {
-            let mut names: Vec<&str> = cycle.iter().map(|&f| name(f)).collect();
+            // A long cycle is named by its first functions.
+            let mut names: Vec<&str> = cycle.iter().take(16).map(|&f| name(f)).collect();
+            let more = format!("... ({} functions)", cycle.len());
+            if cycle.len() > 16 {
+                names.push(&more);
+            }
             names.push(name(cycle[0]));
             format!(
-                "recursion {} has no bound; bound it with [package.metadata.nosplit.recursion] \"{}\" = PASSES",
+                "recursion {} has no bound; bound it with [package.metadata.nosplit.recursion] \"{}\" = DEPTH",
                 names.join(" -> "),
                 name(cycle[0])
             )

@@ -98,6 +98,13 @@ fn ring_of_100_000_functions_is_one_cycle() {
             Cause::Cycle { cycle } => cycle.len(),
             other => panic!("{other:?}"),
         };
+        let reason = report::cause_text(&g, a.cause(a.roots[0].cause.unwrap()));
+        assert_eq!(
+            reason,
+            "recursion f0 -> f1 -> f2 -> f3 -> f4 -> f5 -> f6 -> f7 -> f8 -> f9 -> f10 -> f11 -> \
+             f12 -> f13 -> f14 -> f15 -> ... (100000 functions) -> f0 has no bound; bound it \
+             with [package.metadata.nosplit.recursion] \"f0\" = DEPTH"
+        );
         // The same ring, each function on the stack at most twice: the longest chain goes
         // round twice, 199 999 calls of 16 + 8, then the last frame, 16.
         let mut assume = Assumptions::default();
