@@ -49,7 +49,7 @@ fn systemstack_starts_a_new_chain() {
     if !guard_on() {
         return;
     }
-    let (depth, innermost) = outer(&|| systemstack!(|| inner()));
+    let (depth, innermost) = outer(&|| systemstack!(inner));
     assert_eq!(depth, 1, "only the call made on the system stack");
     assert_eq!(innermost, Some("guard_switch::inner"));
 
