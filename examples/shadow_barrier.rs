@@ -145,7 +145,7 @@ fn shadow_check(dst: &'static AtomicUsize, src: usize) {
             len = put_bytes(&mut message, len, label);
             len = put_hex(&mut message, len, value);
         }
-        for (cell, byte) in DIAGNOSTIC.iter().zip(&message[..len]) {
+        for (cell, byte) in DIAGNOSTIC.iter().zip(message.iter().take(len)) {
             cell.store(*byte, Relaxed);
         }
     }
@@ -183,8 +183,8 @@ fn heap_index(word: &AtomicUsize) -> usize {
 
 fn put_bytes(buf: &mut [u8], mut at: usize, bytes: &[u8]) -> usize {
     for &b in bytes {
-        if at < buf.len() {
-            buf[at] = b;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b;
             at += 1;
         }
     }

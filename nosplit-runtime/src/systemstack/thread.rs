@@ -254,11 +254,19 @@ fn first_use<const GUARD: bool, R, F: FnOnce() -> R>(f: F) -> R {
 #[cold]
 #[inline(never)]
 fn alloc_failed(e: std::io::Error) -> ! {
-    panic!(
-        "nosplit: cannot allocate the {} byte system stack of systemstack!: {e}; lower it with \
-         {ENV_VAR} or nosplit::systemstack::set_size",
-        SIZE.load(Ordering::Relaxed)
-    )
+    // The message is formatted and the panic raised on the bootstrap stack, then resumed
+    // here: the caller's small stack never holds the formatting machinery or the panic hook.
+    let raised = on_bootstrap_stack(move || -> std::convert::Infallible {
+        panic!(
+            "nosplit: cannot allocate the {} byte system stack of systemstack!: {e}; lower it \
+             with {ENV_VAR} or nosplit::systemstack::set_size",
+            SIZE.load(Ordering::Relaxed)
+        )
+    });
+    match raised {
+        Err(payload) => switch::resume(payload),
+        Ok(never) => match never {},
+    }
 }
 
 /// Maps the current thread's stack and registers it for freeing at thread exit; `Ok(false)`
