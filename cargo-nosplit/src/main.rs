@@ -122,6 +122,12 @@ fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
             PanicPaths::Stop => elf::PanicMode::Stop,
         },
         cross_check: args.verbose > 0,
+        // Built-in libc bounds, except where the configuration assumes its own.
+        external_bounds: elf::LIBC_BOUNDS
+            .iter()
+            .filter(|(n, _)| !config.assumptions.external.contains_key(*n))
+            .map(|&(n, b)| (n.to_string(), b))
+            .collect(),
     };
     let out = elf::load(&path, &opts)
         .map_err(|e| Unusable(format!("cargo nosplit: {}: {e}", path.display())))?;

@@ -63,6 +63,38 @@ pub fn max_cfa_offsets<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
     out
 }
 
+/// `(start, length)` of every function `.eh_frame` describes: the boundaries of code without
+/// symbols (the local functions of a shared library that only has `.dynsym`).
+pub fn fde_ranges<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
+    let Some(sec) = file.section_by_name(".eh_frame") else {
+        return Vec::new();
+    };
+    let Ok(data) = sec.data() else {
+        return Vec::new();
+    };
+    let eh = EhFrame::new(data, NativeEndian);
+    let mut bases = BaseAddresses::default().set_eh_frame(sec.address());
+    if let Some(t) = file.section_by_name(".text") {
+        bases = bases.set_text(t.address());
+    }
+    if let Some(g) = file.section_by_name(".got") {
+        bases = bases.set_got(g.address());
+    }
+    let mut out = Vec::new();
+    let mut entries = eh.entries(&bases);
+    while let Ok(Some(entry)) = entries.next() {
+        let gimli::CieOrFde::Fde(partial) = entry else {
+            continue;
+        };
+        if let Ok(fde) = partial.parse(|s, b, o| s.cie_from_offset(b, o)) {
+            if fde.len() > 0 {
+                out.push((fde.initial_address(), fde.len()));
+            }
+        }
+    }
+    out
+}
+
 /// Compares `(address, deepest SP depth)` of the walk with `.eh_frame`; functions that switch
 /// to a frame pointer (CFA from `rbp`) are not compared.
 pub fn cross_check<'d>(file: &impl Object<'d>, walk: &[(u64, u64)]) -> Vec<Mismatch> {

@@ -75,6 +75,22 @@ impl fmt::Display for ElfError {
 
 impl std::error::Error for ElfError {}
 
+/// Built-in bounds (bytes of stack, worst) of libc functions reached through the PLT or GOT,
+/// used for an external of that name unless the configuration assumes otherwise. Verified on
+/// this project's machines (Debian 12, glibc 2.36, x86_64) by `tests/elf_libc.rs`, which walks
+/// every implementation the IFUNC resolver can choose: all are leaves that touch no stack.
+/// `memcpy`, `memmove` and `strcmp` are left out: some of their implementations (SSSE3) jump
+/// through computed addresses that the checker cannot bound. Other C libraries may differ.
+pub const LIBC_BOUNDS: &[(&str, u64)] = &[
+    ("memset", 0),
+    ("memcmp", 0),
+    ("bcmp", 0),
+    ("strlen", 0),
+    ("strnlen", 0),
+    ("strchr", 0),
+    ("memchr", 0),
+];
+
 /// Whether paths into the panic machinery count toward a root.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PanicMode {
@@ -98,6 +114,10 @@ pub struct Options {
     pub panic: PanicMode,
     /// Read `.eh_frame` and compare its CFA offsets with the frames found (verbose mode).
     pub cross_check: bool,
+    /// Worst of external functions by name (default: [`LIBC_BOUNDS`]): such an external is a
+    /// leaf of that frame instead of an unresolved function. Leave out the names the user's
+    /// configuration bounds, so that theirs apply.
+    pub external_bounds: Vec<(String, u64)>,
 }
 
 impl Default for Options {
@@ -107,6 +127,10 @@ impl Default for Options {
             budget_multiplier: 1,
             panic: PanicMode::Follow,
             cross_check: false,
+            external_bounds: LIBC_BOUNDS
+                .iter()
+                .map(|&(n, b)| (n.to_string(), b))
+                .collect(),
         }
     }
 }
@@ -513,6 +537,30 @@ impl<'a, 'f> Builder<'a, 'f> {
                 name: display.clone(),
                 aliases: vec![display],
                 ifunc,
+                facts: None,
+            });
+            self.by_addr.insert(addr, i);
+        }
+        if self.funcs.is_empty() {
+            // Stripped: refused by the caller, whatever `.eh_frame` would give.
+            return;
+        }
+        // Code that `.eh_frame` describes but no symbol names (local functions of a library
+        // with only `.dynsym`, assembly without symbols): functions of their own.
+        for (addr, len) in eh_frame::fde_ranges(self.file) {
+            if self.by_addr.contains_key(&addr)
+                || self.image.section_at(addr).is_none_or(|s| !s.exec)
+            {
+                continue;
+            }
+            let i = self.funcs.len();
+            let name = format!("sub_{addr:x}");
+            self.funcs.push(Func {
+                addr,
+                end: addr.saturating_add(len),
+                name: name.clone(),
+                aliases: vec![name],
+                ifunc: false,
                 facts: None,
             });
             self.by_addr.insert(addr, i);
@@ -969,6 +1017,13 @@ impl<'a, 'f> Builder<'a, 'f> {
                         Some(*externals.entry(name.clone()).or_insert_with(|| {
                             let mut e = Function::new(name.clone(), 0);
                             e.kind = FunctionKind::External;
+                            if let Some(&(_, b)) =
+                                self.opts.external_bounds.iter().find(|(n, _)| *n == name)
+                            {
+                                // A built-in bound: a leaf of that frame.
+                                e.kind = FunctionKind::Code;
+                                e.frame = b;
+                            }
                             let id = graph.add(e);
                             if symbols::is_panic_entry(&name) {
                                 panic_entries.push(id);
