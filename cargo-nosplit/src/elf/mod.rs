@@ -317,6 +317,7 @@ impl<'a> Image<'a> {
                 let value = match r.r_type(endian, false) {
                     elf::R_X86_64_RELATIVE => Reloc::Value(addend as u64),
                     elf::R_X86_64_IRELATIVE => Reloc::Ifunc(addend as u64),
+                    elf::R_X86_64_64 if sym == 0 => Reloc::Value(addend as u64),
                     t @ (elf::R_X86_64_64 | elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT) => {
                         let Some(st) = symtab.as_ref() else { continue };
                         let Ok(s) = st.symbol(object::SymbolIndex(sym as usize)) else {
