@@ -28,7 +28,7 @@ fn painted(binary: &std::path::Path) -> HashMap<u64, (u64, String)> {
 fn worst_equals_painted_peak() {
     let bin = elf_common::build_fixture("stackfix");
     let peaks = painted(&bin);
-    assert_eq!(peaks.len(), 11, "{peaks:?}");
+    assert_eq!(peaks.len(), 12, "{peaks:?}");
     let opts = Options {
         panic: PanicMode::Stop,
         ..Options::default()
@@ -45,6 +45,14 @@ fn worst_equals_painted_peak() {
         match label.as_str() {
             "dynamic" | "recursive" => {
                 assert_eq!(v.status, Status::Unbounded, "{label}: {v:?}");
+            }
+            "switching" => {
+                // The closure's 16 000-byte frame is on the system stack: not counted. The
+                // worst path before the switch (the fallback when the system stack cannot be
+                // mapped) is not the one that runs: at least the painted peak.
+                let worst = v.worst.expect("a switch bounds the root");
+                eprintln!("{label:10} worst {worst:6} painted {peak:6}");
+                assert!(worst >= *peak && worst < 1000, "{label}: {worst} vs {peak}");
             }
             _ => {
                 let worst = v
@@ -65,7 +73,7 @@ fn worst_equals_painted_peak() {
             }
         }
     }
-    assert_eq!(seen, 11, "every measured root is a registered root");
+    assert_eq!(seen, 12, "every measured root is a registered root");
 }
 
 #[test]

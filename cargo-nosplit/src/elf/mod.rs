@@ -970,7 +970,8 @@ impl<'a, 'f> Builder<'a, 'f> {
             stats.functions += 1;
             stats.instructions += facts.instructions;
             stats.jump_tables += facts.jump_tables.len();
-            if let Some(a) = facts.dynamic_sp {
+            let switch = f.aliases.iter().any(|a| symbols::is_stack_switch(a));
+            if let (Some(a), false) = (facts.dynamic_sp, switch) {
                 self.diagnostics.push(format!(
                     "{} ({:#x}): unbounded at {a:#x}: {}",
                     f.name,
@@ -995,7 +996,9 @@ impl<'a, 'f> Builder<'a, 'f> {
             g.address = Some(f.addr);
             g.dynamic_sp = facts.dynamic_sp;
             if f.aliases.iter().any(|a| symbols::is_stack_switch(a)) {
+                // Moving SP to another stack is what a switch does: not a dynamic frame.
                 g.kind = FunctionKind::Grows;
+                g.dynamic_sp = None;
             }
             let id = graph.add(g);
             if f.aliases.iter().any(|a| symbols::is_panic_entry(a)) {
