@@ -10,20 +10,33 @@
 //! stacking, and the slow path's locals are on the system stack, not on the budgeted one.
 //!
 //! This example is that chain with `#[nosplit]` functions doing work of the same shape: a
-//! heap of words with a shadow copy, a write barrier that checks the shadow and records a
-//! diagnostic when they disagree, and an `acquirem`-like counter. Two variants:
+//! heap of words with a shadow copy, a write barrier that checks the shadow and composes a
+//! diagnostic in a stack buffer when they disagree (as Go's `print` does), and an
+//! `acquirem`-like counter. Two variants:
 //!
-//! - `--features shadow-before`: the slow path is written inline in `writebarrierptr`
-//!   (what Go had before the fix). `cargo nosplit --example shadow_barrier --features
-//!   shadow-before` rejects `cgocall` with the Go-format trace.
+//! - `--features shadow-before`: the slow path is written inline in `writebarrierptr`, as Go
+//!   had it. Its message buffer and the registers it spills make `writebarrierptr` 344 bytes
+//!   deep on that path, on top of the 176 bytes the chain above has used on entry to it:
+//!   worst(cgocall) = 520 > 504, and `cargo nosplit --example shadow_barrier --features
+//!   shadow-before` prints the Go-format trace and exits 1.
 //! - default: the slow path is in `writebarrierptr_shadow`, run through `systemstack!`.
-//!   `cargo nosplit --example shadow_barrier` accepts every root.
+//!   `writebarrierptr` is 24 bytes deep; its two callees start at the same depth, so their
+//!   frames overlap instead of stacking, and the slow path's frames are on the system stack.
+//!   The deepest chain left is the cold first use of the system stack (which maps it from a
+//!   bootstrap stack): worst(cgocall) = 408 ≤ 504, and `cargo nosplit --example
+//!   shadow_barrier` prints the table of roots and exits 0.
 //!
-//! The figures measured here (stable 1.95, release, x86_64) are in `README.md` and checked
-//! against LLVM's `.stack_sizes` and a painted-stack run by `tests/e2e_examples.rs`.
+//! (Release build, stable 1.95, x86_64; frames agree with LLVM's `.stack_sizes`, and the
+//! painted peak of the failing path agrees with the trace: `cargo-nosplit/tests/e2e_examples.rs`.)
 //!
-//! Run the example itself in a debug build (`cargo run --example shadow_barrier`) to see the
-//! runtime guard at work: with `shadow-before` it reports the same chain at run time.
+//! The runtime guard checks the same chain while a debug build runs:
+//! `cargo run --example shadow_barrier --features shadow-before` panics with the guard's
+//! trace, the default variant runs clean. Unoptimised frames of this code are about 15 times
+//! their release size (`cgocall` alone uses 1 080 bytes instead of 72), so `main` sets the
+//! unoptimised-build multiplier to 15 for this example rather than the default 4.
+//!
+//! `--measure` runs the failing path on a painted stack (`nosplit::measure`) and prints its
+//! peak, the run-time oracle of the end-to-end test.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use nosplit::nosplit;
@@ -201,7 +214,29 @@ fn put_hex(buf: &mut [u8], at: usize, value: usize) -> usize {
     put_bytes(buf, at, &digits)
 }
 
+/// Unoptimised frames of this example are about 15 times their release size (see above).
+const UNOPTIMIZED_MULTIPLIER: u32 = 15;
+
+/// Arguments of the call whose barrier finds a stale shadow word: the slow path runs.
+const STALE_CALL: (usize, [usize; 4], usize) = (5, [1, 2, 3, 4], 5);
+
+/// The call whose write barrier takes the slow path (measured with `--measure`).
+#[inline(never)]
+fn stale_call() -> usize {
+    let (func, args, slot) = STALE_CALL;
+    cgocall(func, args, slot)
+}
+
+/// Touches no stack: the baseline of a painted measurement.
+#[inline(never)]
+fn calibrate() -> usize {
+    M_LOCKS.load(Relaxed) as usize
+}
+
 fn main() {
+    if cfg!(debug_assertions) {
+        nosplit::guard::set_unoptimized_multiplier(UNOPTIMIZED_MULTIPLIER);
+    }
     let variant = if cfg!(feature = "shadow-before") {
         "before the fix (slow path inline)"
     } else {
@@ -213,8 +248,18 @@ fn main() {
         total = total.wrapping_add(cgocall(i, [i, i * 3, i ^ 0x55, 7], i));
     }
     // A store that bypasses the barrier: the next barrier on that word finds the shadow stale.
-    HEAP[5].store(0xdead, Relaxed);
-    total = total.wrapping_add(cgocall(5, [1, 2, 3, 4], 5));
+    HEAP[STALE_CALL.0].store(0xdead, Relaxed);
+    if std::env::args().any(|a| a == "--measure") {
+        // Both closures have the same shape, so the difference of their painted peaks is
+        // worst(stale_call) - worst(calibrate) = worst(stale_call): calibrate touches no stack.
+        let stale = nosplit::measure(|| stale_call());
+        let calibration = nosplit::measure(|| calibrate());
+        total = total.wrapping_add(stale.value + calibration.value);
+        println!("painted peak of stale_call: {} bytes", stale.peak);
+        println!("painted peak of calibrate: {} bytes", calibration.peak);
+    } else {
+        total = total.wrapping_add(stale_call());
+    }
     let diagnostic: Vec<u8> = DIAGNOSTIC
         .iter()
         .map(|b| b.load(Relaxed))
