@@ -118,15 +118,54 @@ enum Val {
     Const(i64),
 }
 
+/// A [`Val`] in 8 bytes: the value shifted left by 2, tagged in the low bits (0 unknown,
+/// 1 stack address, 2 constant). Values beyond 61 bits are unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Packed(i64);
+
+impl Packed {
+    const UNKNOWN: Packed = Packed(0);
+
+    fn pack(v: Val) -> Packed {
+        let (x, tag) = match v {
+            Val::Unknown => return Packed::UNKNOWN,
+            Val::Rel(x) => (x, 1),
+            Val::Const(x) => (x, 2),
+        };
+        if (-(1i64 << 60)..(1i64 << 60)).contains(&x) {
+            Packed((x << 2) | tag)
+        } else {
+            Packed::UNKNOWN
+        }
+    }
+
+    fn unpack(self) -> Val {
+        match self.0 & 3 {
+            1 => Val::Rel(self.0 >> 2),
+            2 => Val::Const(self.0 >> 2),
+            _ => Val::Unknown,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct State {
     sp: i64,
-    regs: [Val; 16],
+    /// Registers, packed (see [`Packed`]): states are copied at every block.
+    regs: [Packed; 16],
 }
 
 impl State {
+    fn get(&self, r: usize) -> Val {
+        self.regs[r].unpack()
+    }
+
+    fn set(&mut self, r: usize, v: Val) {
+        self.regs[r] = Packed::pack(v);
+    }
+
     fn tracks_anything(&self) -> bool {
-        self.regs.iter().any(|v| *v != Val::Unknown)
+        self.regs.iter().any(|v| *v != Packed::UNKNOWN)
     }
 }
 
@@ -386,8 +425,8 @@ impl<'a> Walk<'a> {
             let mut merged = prev.regs;
             let mut changed = false;
             for (m, v) in merged.iter_mut().zip(state.regs.iter()) {
-                if *m != *v && *m != Val::Unknown {
-                    *m = Val::Unknown;
+                if *m != *v && *m != Packed::UNKNOWN {
+                    *m = Packed::UNKNOWN;
                     changed = true;
                 }
             }
@@ -414,7 +453,7 @@ impl<'a> Walk<'a> {
             0,
             State {
                 sp: 0,
-                regs: [Val::Unknown; 16],
+                regs: [Packed::UNKNOWN; 16],
             },
         )];
         self.seen.entry(0).or_default().push(work[0].1.clone());
@@ -455,12 +494,12 @@ impl<'a> Walk<'a> {
                             || ins.mnemonic() == Mnemonic::Sysenter
                         {
                             for r in [RAX, 1, 11] {
-                                st.regs[r] = Val::Unknown;
+                                st.set(r, Val::Unknown);
                             }
                         } else {
                             let t = ins.near_branch_target();
                             if self.opts.probestack.contains(&t) {
-                                match st.regs[RAX] {
+                                match st.get(RAX) {
                                     Val::Const(n) if n >= 0 => self.touch(st.sp + 16 + n),
                                     _ => {
                                         self.set_dynamic(
@@ -471,7 +510,7 @@ impl<'a> Walk<'a> {
                                     }
                                 }
                                 // It preserves every register but r11 (and flags).
-                                st.regs[11] = Val::Unknown;
+                                st.set(11, Val::Unknown);
                             } else {
                                 self.site(addr, st.sp, SiteKind::Call(t));
                                 clobber(&mut st);
@@ -625,7 +664,7 @@ impl<'a> Walk<'a> {
             if let Some(r) = gpr(base) {
                 let rel = if r == RSP {
                     Some(st.sp)
-                } else if let Val::Rel(v) = st.regs[r] {
+                } else if let Val::Rel(v) = st.get(r) {
                     Some(v)
                 } else {
                     None
@@ -638,7 +677,7 @@ impl<'a> Walk<'a> {
         // String stores go up from rdi.
         if ins.op_count() > 0 && matches!(ins.op0_kind(), OpKind::MemoryESEDI | OpKind::MemoryESRDI)
         {
-            if let Val::Rel(v) = st.regs[7] {
+            if let Val::Rel(v) = st.get(7) {
                 self.touch(v);
             }
         }
@@ -656,7 +695,7 @@ impl<'a> Walk<'a> {
             let i = gpr(r)?;
             if i == RSP {
                 Some(st.sp)
-            } else if let Val::Rel(v) = st.regs[i] {
+            } else if let Val::Rel(v) = st.get(i) {
                 Some(v)
             } else {
                 None
@@ -671,9 +710,9 @@ impl<'a> Walk<'a> {
         let m = ins.mnemonic();
         match m {
             Mnemonic::Leave => {
-                if let Val::Rel(r) = st.regs[RBP] {
+                if let Val::Rel(r) = st.get(RBP) {
                     st.sp = r - 8;
-                    st.regs[RBP] = Val::Unknown;
+                    st.set(RBP, Val::Unknown);
                     return true;
                 }
                 self.set_dynamic(addr, "`leave` with an unknown frame pointer");
@@ -682,14 +721,34 @@ impl<'a> Walk<'a> {
             Mnemonic::Enter => {
                 let size = ins.immediate(0) as i64;
                 st.sp += 8;
-                st.regs[RBP] = Val::Rel(st.sp);
+                st.set(RBP, Val::Rel(st.sp));
                 st.sp += size;
                 self.record_sp(st.sp);
                 return true;
             }
             _ => {}
         }
-        let inc = ins.stack_pointer_increment();
+        // Only these move SP implicitly among straight-line instructions (`enter`/`leave` are
+        // handled above); asking iced for every instruction costs a table walk.
+        let inc = if matches!(
+            m,
+            Mnemonic::Push
+                | Mnemonic::Pop
+                | Mnemonic::Pushf
+                | Mnemonic::Pushfd
+                | Mnemonic::Pushfq
+                | Mnemonic::Popf
+                | Mnemonic::Popfd
+                | Mnemonic::Popfq
+                | Mnemonic::Pusha
+                | Mnemonic::Pushad
+                | Mnemonic::Popa
+                | Mnemonic::Popad
+        ) {
+            ins.stack_pointer_increment()
+        } else {
+            0
+        };
         if inc != 0 {
             // push/pop/pushf/popf and friends.
             st.sp -= inc as i64;
@@ -700,7 +759,7 @@ impl<'a> Walk<'a> {
                         self.set_dynamic(addr, "`pop rsp`");
                         return false;
                     }
-                    Some(r) => st.regs[r] = Val::Unknown,
+                    Some(r) => st.set(r, Val::Unknown),
                     None => {}
                 }
             }
@@ -741,42 +800,54 @@ impl<'a> Walk<'a> {
             let handled = match m {
                 Mnemonic::Mov if ins.op1_kind() == OpKind::Register => {
                     let src = gpr(ins.op1_register());
-                    st.regs[r] = match src {
-                        Some(RSP) if wide => Val::Rel(st.sp),
-                        Some(s) if wide => st.regs[s],
-                        Some(s) if dword => match st.regs[s] {
-                            Val::Const(c) => Val::Const(c as u32 as i64),
+                    st.set(
+                        r,
+                        match src {
+                            Some(RSP) if wide => Val::Rel(st.sp),
+                            Some(s) if wide => st.get(s),
+                            Some(s) if dword => match st.get(s) {
+                                Val::Const(c) => Val::Const(c as u32 as i64),
+                                _ => Val::Unknown,
+                            },
                             _ => Val::Unknown,
                         },
-                        _ => Val::Unknown,
-                    };
+                    );
                     true
                 }
                 Mnemonic::Mov if is_imm(ins.op1_kind()) && (wide || dword) => {
                     let v = ins.immediate(1);
-                    st.regs[r] = Val::Const(if dword { v as u32 as i64 } else { v as i64 });
+                    st.set(
+                        r,
+                        Val::Const(if dword { v as u32 as i64 } else { v as i64 }),
+                    );
                     true
                 }
                 Mnemonic::Lea if wide && ins.memory_index() == Register::None => {
                     let disp = ins.memory_displacement64() as i64;
-                    st.regs[r] = match gpr(ins.memory_base()) {
-                        Some(RSP) => Val::Rel(st.sp - disp),
-                        Some(b) => match st.regs[b] {
-                            Val::Rel(v) => Val::Rel(v - disp),
-                            _ => Val::Unknown,
+                    st.set(
+                        r,
+                        match gpr(ins.memory_base()) {
+                            Some(RSP) => Val::Rel(st.sp - disp),
+                            Some(b) => match st.get(b) {
+                                Val::Rel(v) => Val::Rel(v - disp),
+                                _ => Val::Unknown,
+                            },
+                            None => Val::Unknown,
                         },
-                        None => Val::Unknown,
-                    };
+                    );
                     true
                 }
                 Mnemonic::Sub | Mnemonic::Add if wide && is_imm(ins.op1_kind()) => {
                     let imm = ins.immediate(1) as i64;
                     let imm = if m == Mnemonic::Sub { imm } else { -imm };
-                    st.regs[r] = match st.regs[r] {
-                        Val::Rel(v) => Val::Rel(v + imm),
-                        Val::Const(c) => Val::Const(c.wrapping_sub(imm)),
-                        Val::Unknown => Val::Unknown,
-                    };
+                    st.set(
+                        r,
+                        match st.get(r) {
+                            Val::Rel(v) => Val::Rel(v + imm),
+                            Val::Const(c) => Val::Const(c.wrapping_sub(imm)),
+                            Val::Unknown => Val::Unknown,
+                        },
+                    );
                     true
                 }
                 Mnemonic::Xor
@@ -784,7 +855,7 @@ impl<'a> Walk<'a> {
                         && ins.op1_register() == reg
                         && (wide || dword) =>
                 {
-                    st.regs[r] = Val::Const(0);
+                    st.set(r, Val::Const(0));
                     true
                 }
                 _ => false,
@@ -797,7 +868,7 @@ impl<'a> Walk<'a> {
             if writes_only_op0(m, ins) {
                 if let Some((r, _)) = op0_reg {
                     if r != RSP {
-                        st.regs[r] = Val::Unknown;
+                        st.set(r, Val::Unknown);
                     }
                 }
                 return true;
@@ -813,7 +884,7 @@ impl<'a> Walk<'a> {
                 ) {
                     if let Some(i) = gpr(u.register()) {
                         if i != RSP {
-                            st.regs[i] = Val::Unknown;
+                            st.set(i, Val::Unknown);
                         }
                     }
                 }
@@ -829,7 +900,7 @@ impl<'a> Walk<'a> {
         let reg_val = |st: &State, r: Register| -> Val {
             match gpr(r) {
                 Some(RSP) => Val::Rel(st.sp),
-                Some(i) => st.regs[i],
+                Some(i) => st.get(i),
                 None => Val::Unknown,
             }
         };
@@ -1112,7 +1183,7 @@ fn writes_only_op0(m: Mnemonic, ins: &Instruction) -> bool {
 
 fn clobber(st: &mut State) {
     for r in CALLER_SAVED {
-        st.regs[r] = Val::Unknown;
+        st.set(r, Val::Unknown);
     }
 }
 
