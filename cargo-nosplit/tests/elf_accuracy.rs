@@ -187,3 +187,52 @@ fn frames_agree_with_stack_sizes() {
         }
     }
 }
+
+#[test]
+fn builds_through_cargo() {
+    // Same fixture, built by `cargo nosplit --bin` itself (cargo's JSON messages name the
+    // executable); the shared target dir makes it a no-op rebuild.
+    let _ = elf_common::build_fixture("stackfix");
+    let root = elf_common::workspace();
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
+        .args([
+            "nosplit",
+            "--bin",
+            "stackfix",
+            "--format",
+            "json",
+            "--manifest-path",
+        ])
+        .arg(root.join("tests/fixtures/stackfix/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", root.join("target/nosplit-fixtures"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let chain = v["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "stackfix::chain")
+        .expect("chain root");
+    let peaks = painted(&root.join("target/nosplit-fixtures/release/stackfix"));
+    let peak = peaks.values().find(|(_, l)| l == "chain").unwrap().0;
+    assert_eq!(chain["worst"].as_u64(), Some(peak));
+
+    // A target that does not exist: cargo fails, exit 2 with one line of ours.
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
+        .args(["--bin", "no-such-bin", "--manifest-path"])
+        .arg(root.join("tests/fixtures/stackfix/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", root.join("target/nosplit-fixtures"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cargo nosplit: `cargo build"));
+}
