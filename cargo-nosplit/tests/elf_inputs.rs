@@ -128,3 +128,19 @@ fn damaged_binaries_never_panic() {
         let _ = cargo_nosplit::elf::analyze(&d, &opts);
     }
 }
+
+/// Inputs the fuzzer (`cargo-nosplit/fuzz`, target `elf_reader`) once crashed the reader with.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("fuzz-"))
+        {
+            let data = std::fs::read(&path).unwrap();
+            let _ = cargo_nosplit::elf::analyze(&data, &cargo_nosplit::elf::Options::default());
+        }
+    }
+}

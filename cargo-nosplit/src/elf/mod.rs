@@ -964,6 +964,14 @@ impl<'a, 'f> Builder<'a, 'f> {
                     resolved[i] = targets;
                 }
             }
+            // Targets found by these walks are functions to walk too.
+            while resolved.len() < self.funcs.len() {
+                let i = resolved.len();
+                let (facts, targets) =
+                    self.walk(i, &probestack, Some((&nr_targets, &nr_slots)), &index.refs);
+                self.funcs[i].facts = Some(facts);
+                resolved.push(targets);
+            }
         }
         for f in &self.funcs {
             let facts = f.facts.as_ref().expect("walked");
@@ -1128,7 +1136,8 @@ impl<'a, 'f> Builder<'a, 'f> {
             });
             let mut ids: Vec<usize> = Vec::new();
             if let Some(a) = r.addr {
-                if let Target::Func(i) = self.resolve_code(a, 0) {
+                // Only functions of the graph: no new function is made after the walks.
+                if let Some(&i) = self.by_addr.get(&a) {
                     ids.push(i);
                 }
             } else {
