@@ -352,7 +352,7 @@ impl<'a> Image<'a> {
     pub(crate) fn section_at(&self, addr: u64) -> Option<&Sec> {
         let i = self.secs.partition_point(|s| s.addr <= addr);
         let s = self.secs.get(i.checked_sub(1)?)?;
-        (addr < s.addr + s.size).then_some(s)
+        (addr < s.addr.saturating_add(s.size)).then_some(s)
     }
 
     pub(crate) fn section_by_name(&self, name: &str) -> Option<&Sec> {
@@ -527,14 +527,14 @@ impl<'a, 'f> Builder<'a, 'f> {
                 if !f.aliases.contains(&display) {
                     f.aliases.push(display);
                 }
-                f.end = f.end.max(addr + size);
+                f.end = f.end.max(addr.saturating_add(size));
                 f.ifunc |= ifunc;
                 continue;
             }
             let i = self.funcs.len();
             self.funcs.push(Func {
                 addr,
-                end: addr + size,
+                end: addr.saturating_add(size),
                 name: display.clone(),
                 aliases: vec![display],
                 ifunc,
@@ -574,7 +574,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             let sec_end = self
                 .image
                 .section_at(self.funcs[i].addr)
-                .map(|s| s.addr + s.size)
+                .map(|s| s.addr.saturating_add(s.size))
                 .unwrap_or(self.funcs[i].addr);
             let next = order
                 .get(k + 1)
@@ -651,7 +651,10 @@ impl<'a, 'f> Builder<'a, 'f> {
                     .get(next)
                     .map(|&i| self.funcs[i].addr)
                     .unwrap_or(u64::MAX);
-                ((sec.addr + sec.size).min(next), format!("sub_{target:x}"))
+                (
+                    (sec.addr.saturating_add(sec.size)).min(next),
+                    format!("sub_{target:x}"),
+                )
             }
         };
         let i = self.funcs.len();

@@ -55,7 +55,7 @@ pub(crate) fn read(image: &Image<'_>) -> Result<(Vec<Registered>, Vec<u64>), Elf
     let mut out = Vec::new();
     let mut addrs = Vec::new();
     for i in 0..sec.size / ENTRY_SIZE {
-        let a = sec.addr + i * ENTRY_SIZE;
+        let a = sec.addr.wrapping_add(i * ENTRY_SIZE);
         let head = image
             .read(a, 16)
             .ok_or_else(|| bad(format!("entry {i} lies outside the file")))?;
@@ -74,9 +74,12 @@ pub(crate) fn read(image: &Image<'_>) -> Result<(Vec<Registered>, Vec<u64>), Elf
             )));
         }
         let ptr = |o: u64| {
-            image
-                .pointer(a + o)
-                .ok_or_else(|| bad(format!("entry {i}: unreadable pointer at {:#x}", a + o)))
+            image.pointer(a.wrapping_add(o)).ok_or_else(|| {
+                bad(format!(
+                    "entry {i}: unreadable pointer at {:#x}",
+                    a.wrapping_add(o)
+                ))
+            })
         };
         let string = |o: u64| -> Result<String, ElfError> {
             let p = ptr(o)?;

@@ -280,7 +280,7 @@ impl CodeIndex {
 
 /// Walks the function whose machine code is `code`, loaded at `start`.
 pub fn analyze(code: &[u8], start: u64, mem: &dyn Memory, opts: WalkOptions<'_>) -> Facts {
-    let end = start + code.len() as u64;
+    let end = start.saturating_add(code.len() as u64);
     // The buffers of the previous walk on this thread are reused: most of the time of a
     // whole-binary run would otherwise go to allocating and faulting in fresh pages.
     let scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
@@ -971,11 +971,11 @@ impl<'a> Walk<'a> {
         let lookback = idx.saturating_sub(24);
         let reads_table = |table: u64, k: usize, rel: bool| -> Option<u64> {
             if rel {
-                let b = self.mem.read(table + 4 * k as u64, 4)?;
+                let b = self.mem.read(table.wrapping_add(4 * k as u64), 4)?;
                 let e = i32::from_le_bytes(b.try_into().ok()?) as i64;
                 Some(table.wrapping_add(e as u64))
             } else {
-                self.mem.pointer(table + 8 * k as u64)
+                self.mem.pointer(table.wrapping_add(8 * k as u64))
             }
         };
         // The instruction that reads the table and its index register, for the bound check.
