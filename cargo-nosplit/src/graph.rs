@@ -138,6 +138,21 @@ pub struct CallGraph {
     pub functions: Vec<Function>,
     /// The functions to check.
     pub roots: Vec<Root>,
+    /// The panic machinery as a binary front end recognised it, for reports: which setting
+    /// was applied and which functions are panic entries (a root's worst path through one is a
+    /// panic path). `None` for inputs without the notion (descriptions).
+    pub panics: Option<Panics>,
+}
+
+/// How the front end treated calls into the panic machinery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Panics {
+    /// `true`: a panic path ends at the panic entry, whose frame counts (`panic = "stop"`);
+    /// `false`: panic paths are followed like any other code (`panic = "count"`).
+    pub stop: bool,
+    /// Functions recognised as entries to the panic machinery (`core::panicking::*`,
+    /// `rust_begin_unwind`, `_Unwind_Resume`, `core::option::unwrap_failed`, ...).
+    pub entries: Vec<FuncId>,
 }
 
 impl CallGraph {

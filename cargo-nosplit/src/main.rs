@@ -146,6 +146,43 @@ fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
         for d in &out.diagnostics {
             eprintln!("nosplit: {d}");
         }
+        // Panic paths, apart: the roots from which the panic machinery can be reached.
+        let g = &out.graph;
+        let entries: std::collections::HashSet<_> = out.panic_entries.iter().copied().collect();
+        for root in &g.roots {
+            let Some(start) = root.function else { continue };
+            let mut seen = vec![false; g.functions.len()];
+            let mut stack = vec![start];
+            let mut reached = Vec::new();
+            while let Some(f) = stack.pop() {
+                if std::mem::replace(&mut seen[f.index()], true) {
+                    continue;
+                }
+                if entries.contains(&f) {
+                    reached.push(g.function(f).name.as_str());
+                    continue;
+                }
+                for e in &g.function(f).edges {
+                    if let cargo_nosplit::graph::EdgeTarget::Call(t)
+                    | cargo_nosplit::graph::EdgeTarget::Tail(t) = e.target
+                    {
+                        stack.push(t);
+                    }
+                }
+            }
+            if !reached.is_empty() {
+                reached.sort_unstable();
+                eprintln!(
+                    "nosplit: panic paths from {}: into {} ({})",
+                    root.name,
+                    reached.join(", "),
+                    match out.panic_mode {
+                        elf::PanicMode::Follow => "followed",
+                        elf::PanicMode::Stop => "ended there, frame counted",
+                    }
+                );
+            }
+        }
     }
     Ok(out.graph)
 }

@@ -1100,6 +1100,10 @@ impl<'a, 'f> Builder<'a, 'f> {
 
         let (registered, entry_addrs) = registry::read(&self.image)?;
         graph.roots = self.roots(&registered, &entry_addrs);
+        graph.panics = Some(crate::graph::Panics {
+            stop: self.opts.panic == PanicMode::Stop,
+            entries: panic_entries.clone(),
+        });
         Ok(ElfGraph {
             graph,
             registered,
