@@ -344,7 +344,6 @@ pub struct Token {
     prev: Cell<MaybeUninit<usize>>,
     prev_limit: Cell<MaybeUninit<usize>>,
     entry_sp: Cell<MaybeUninit<usize>>,
-    budget: Cell<MaybeUninit<usize>>,
     prev_active: Cell<MaybeUninit<u64>>,
 }
 
@@ -360,7 +359,6 @@ impl Token {
             prev: Cell::new(MaybeUninit::uninit()),
             prev_limit: Cell::new(MaybeUninit::uninit()),
             entry_sp: Cell::new(MaybeUninit::uninit()),
-            budget: Cell::new(MaybeUninit::uninit()),
             prev_active: Cell::new(MaybeUninit::uninit()),
         }
     }
@@ -382,10 +380,12 @@ impl Token {
         // SAFETY: written by `link`.
         unsafe { self.entry_sp.get().assume_init() }
     }
-    #[inline(always)]
+    /// The budget the call is checked against (computed again: the multiplier or the default
+    /// may have been changed since, by the program).
     fn budget(&self) -> usize {
-        // SAFETY: written by `link`.
-        unsafe { self.budget.get().assume_init() }
+        // SAFETY: `site` is set by `link` to a `&'static Site`; readers reach linked tokens.
+        let site = unsafe { &*self.site.get() };
+        effective_budget(site.budget, self.unoptimized())
     }
     #[inline(always)]
     fn prev_active(&self) -> u64 {
@@ -414,7 +414,13 @@ impl Token {
             if frame > budget {
                 return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
             }
-            self.link(st, site, 0, 0, 0, entry_sp, budget, unoptimized);
+            // Only what a root's unlink and the reports read: `Drop` knows the previous
+            // state of a root (empty) without `prev_limit` and `prev_active`.
+            self.prev.set(MaybeUninit::new((unoptimized as usize) << 1));
+            self.site.set(site);
+            self.entry_sp.set(MaybeUninit::new(entry_sp));
+            st.active.set(site.bit());
+            st.top.set(self);
             st.limit.set(entry_sp.saturating_sub(budget));
         } else {
             // Nested: within every active budget, and not active already (its bit is clear).
@@ -424,7 +430,7 @@ impl Token {
                 return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
             }
             let prev = top as usize;
-            self.link(st, site, prev, limit, active, entry_sp, budget, unoptimized);
+            self.link(st, site, prev, limit, active, entry_sp, unoptimized);
             st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
         }
     }
@@ -439,7 +445,6 @@ impl Token {
         prev_limit: usize,
         prev_active: u64,
         entry_sp: usize,
-        budget: usize,
         unoptimized: bool,
     ) {
         self.prev
@@ -447,7 +452,6 @@ impl Token {
         self.prev_limit.set(MaybeUninit::new(prev_limit));
         self.site.set(site);
         self.entry_sp.set(MaybeUninit::new(entry_sp));
-        self.budget.set(MaybeUninit::new(budget));
         self.prev_active.set(MaybeUninit::new(prev_active));
         st.active.set(prev_active | site.bit());
         st.top.set(self);
@@ -479,16 +483,7 @@ impl Token {
             (top as usize, old_limit)
         };
         let active = st.active.get();
-        self.link(
-            st,
-            site,
-            prev,
-            old_limit,
-            active,
-            entry_sp,
-            budget,
-            unoptimized,
-        );
+        self.link(st, site, prev, old_limit, active, entry_sp, unoptimized);
         st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
 
         let recursion = self.ancestors().find(|t| ptr::eq(t.entry(), site.entry));
@@ -552,11 +547,19 @@ impl Drop for Token {
         if self.site.get().is_null() {
             return;
         }
-        let (prev, limit) = (self.prev_word() & !3, self.prev_limit());
+        let prev = self.prev_word();
         let st = state();
-        st.top.set(prev as *const Token);
-        st.limit.set(limit);
-        st.active.set(self.prev_active());
+        if prev & !2 == 0 {
+            // A root (linked by the fast path, or by the slow one with nothing active):
+            // the chain was empty before it.
+            st.top.set(ptr::null());
+            st.limit.set(0);
+            st.active.set(0);
+        } else {
+            st.top.set((prev & !3) as *const Token);
+            st.limit.set(self.prev_limit());
+            st.active.set(self.prev_active());
+        }
     }
 }
 
