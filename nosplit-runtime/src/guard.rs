@@ -267,6 +267,11 @@ impl ChainState {
     }
 }
 
+// SAFETY: a `ChainState` is only read and written by the guard, on behalf of the execution
+// context that owns it (its thread, or what the state hook maps to it); it has no API of its
+// own. Sharing it is what lets a `no_std` program keep states in `static`s.
+unsafe impl Sync for ChainState {}
+
 impl Default for ChainState {
     fn default() -> Self {
         Self::new()
