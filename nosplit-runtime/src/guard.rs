@@ -247,7 +247,7 @@ impl Site {
 // The chain.
 
 /// The state of one chain of active annotated calls: the innermost call and the lowest SP
-/// allowed. A std build keeps one per thread; see [`set_state_hook`] for `no_std`.
+/// allowed. A std build keeps one per thread; see `set_state_hook` for `no_std`.
 pub struct ChainState {
     top: Cell<*const Token>,
     limit: Cell<usize>,
