@@ -238,8 +238,10 @@ impl Site {
     /// The cached distance for code address `pc`.
     #[inline(always)]
     fn cached_frame(&self, pc: usize) -> Option<usize> {
-        let word = self.frame.load(Relaxed);
-        (word >> FRAME_BITS == pc as u64 && word != 0).then_some((word & FRAME_MASK) as usize)
+        // A hit leaves only the distance in the low bits. The empty word (0) never hits:
+        // `pc` is never 0 (the portable `here` returns 1).
+        let x = self.frame.load(Relaxed) ^ (pc as u64) << FRAME_BITS;
+        (x <= FRAME_MASK).then_some(x as usize)
     }
 }
 
