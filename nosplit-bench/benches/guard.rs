@@ -4,7 +4,7 @@
 //! The guard is on in this release benchmark only with the `guard` feature:
 //!
 //! ```text
-//! cargo bench --bench guard --features guard
+//! cargo bench -p nosplit-bench --bench guard --features guard
 //! ```
 //!
 //! Without it the two functions compile to the same code (the zero-cost property), and the
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
     if !nosplit::guard::FORCED {
         eprintln!(
             "note: the guard is off in this build (no `guard` feature, no debug assertions); \
-             run `cargo bench --bench guard --features guard` to measure it"
+             run `cargo bench -p nosplit-bench --bench guard --features guard` to measure it"
         );
     }
     let mut g = c.benchmark_group("guard");

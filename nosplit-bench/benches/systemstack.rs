@@ -3,7 +3,7 @@
 //! `stacker::maybe_grow` without growth, `stacker::grow`, and `psm::on_stack` on a reused
 //! stack. Each runs the same tiny closure.
 //!
-//! `cargo bench --bench systemstack`
+//! `cargo bench -p nosplit-bench --bench systemstack`
 
 use std::hint::black_box;
 
