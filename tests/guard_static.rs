@@ -107,6 +107,10 @@ fn trace_lines(report: &str) -> Vec<(i64, String)> {
 #[test]
 fn runtime_figures_match_the_static_frames() {
     if !nightly_available() {
+        assert!(
+            std::env::var_os("NOSPLIT_REQUIRE_NIGHTLY").is_none(),
+            "NOSPLIT_REQUIRE_NIGHTLY is set (CI found nightly) but it cannot be used here"
+        );
         eprintln!("skipped: nightly not found (needed for -Z emit-stack-sizes)");
         return;
     }

@@ -47,6 +47,10 @@ fn build_fixture(toolchain: Option<&str>, dir: &str, rustflags: &str) -> Option<
                 toolchain.is_some(),
                 "building the fixture with stable failed:\n{why}"
             );
+            assert!(
+                std::env::var_os("NOSPLIT_REQUIRE_NIGHTLY").is_none(),
+                "NOSPLIT_REQUIRE_NIGHTLY is set but the fixture does not build with {toolchain:?}:\n{why}"
+            );
             println!("skipped: the fixture does not build with {toolchain:?}:\n{why}");
             None
         }
@@ -231,6 +235,10 @@ fn caller_frame_does_not_grow_with_the_slow_path_stack_sizes() {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !nightly {
+        assert!(
+            std::env::var_os("NOSPLIT_REQUIRE_NIGHTLY").is_none(),
+            "NOSPLIT_REQUIRE_NIGHTLY is set (CI found nightly) but it cannot be used here"
+        );
         println!("skipped: nightly not found (needed for -Z emit-stack-sizes)");
         return;
     }

@@ -65,6 +65,10 @@ pub fn build_fixture_nightly(name: &str) -> Option<PathBuf> {
         .args(["+nightly", "--version"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("NOSPLIT_REQUIRE_NIGHTLY").is_none(),
+            "NOSPLIT_REQUIRE_NIGHTLY is set (CI found nightly) but it cannot be used here"
+        );
         eprintln!("skipped: nightly not found (the .stack_sizes oracle needs `cargo +nightly`)");
         return None;
     }
