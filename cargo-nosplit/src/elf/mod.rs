@@ -517,8 +517,10 @@ impl<'a, 'f> Builder<'a, 'f> {
         }
         // Preferred name first: symtab over dynsym, global over local.
         raw.sort_by(|a, b| a.0.cmp(&b.0).then(b.5.cmp(&a.5)).then(b.3.cmp(&a.3)));
-        for (addr, size, name, _global, ifunc, _) in raw {
-            let display = symbols::display_name(name);
+        // Demangling is most of this step: on all cores.
+        let names: Vec<&str> = raw.iter().map(|r| r.2).collect();
+        let displays = parallel_map(&names, |n| symbols::display_name(n));
+        for ((addr, size, _name, _global, ifunc, _), display) in raw.into_iter().zip(displays) {
             self.symbol_at
                 .entry(addr)
                 .or_insert_with(|| display.clone());
@@ -874,11 +876,42 @@ impl<'a, 'f> Builder<'a, 'f> {
         // A linear pass over the code: referenced addresses (jump-table ends) and a first
         // guess of the functions that never return (no `ret` in their bytes, tail jumps only to
         // such functions), so that calls to them end their caller's path in a single walk.
-        let mut index = x86_64::CodeIndex::default();
+        // Pieces of the code cut at function entries, scanned on all cores.
+        let mut pieces: Vec<(u64, &[u8])> = Vec::new();
         for sec in self.image.secs.iter().filter(|s| s.exec) {
-            if let Some(code) = self.image.rest_of_section(sec.addr) {
-                index.scan(code, sec.addr);
+            let Some(code) = self.image.rest_of_section(sec.addr) else {
+                continue;
+            };
+            let mut cuts: Vec<u64> = self
+                .sorted
+                .iter()
+                .map(|&i| self.funcs[i].addr)
+                .filter(|&a| a > sec.addr && a < sec.addr + code.len() as u64)
+                .collect();
+            let step = cuts.len() / 64 + 1;
+            cuts = cuts.into_iter().step_by(step).collect();
+            let mut from = sec.addr;
+            for c in cuts
+                .into_iter()
+                .chain(std::iter::once(sec.addr + code.len() as u64))
+            {
+                if c > from {
+                    let lo = (from - sec.addr) as usize;
+                    let hi = (c - sec.addr) as usize;
+                    pieces.push((from, &code[lo..hi]));
+                    from = c;
+                }
             }
+        }
+        let mut index = x86_64::CodeIndex::default();
+        for part in parallel_map(&pieces, |&(addr, code)| {
+            let mut ix = x86_64::CodeIndex::default();
+            ix.scan(code, addr);
+            ix
+        }) {
+            index.refs.extend(part.refs);
+            index.rets.extend(part.rets);
+            index.exits.extend(part.exits);
         }
         index.finish();
         let (mut nr_targets, mut nr_slots) = self.guess_noreturn(&index);
@@ -1226,6 +1259,28 @@ fn wildcard_match(c: &str, module: &str, name: &str) -> bool {
         Some((ty, n)) => !ty.is_empty() && n == name,
         None => false,
     }
+}
+
+/// `f` over `items` on all cores, results in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if threads == 1 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread"))
+            .collect()
+    })
 }
 
 /// External functions that never return.
