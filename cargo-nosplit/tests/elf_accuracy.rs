@@ -26,14 +26,24 @@ fn painted(binary: &std::path::Path) -> HashMap<u64, (u64, String)> {
 
 #[test]
 fn worst_equals_painted_peak() {
-    let bin = elf_common::build_fixture("stackfix");
-    let peaks = painted(&bin);
+    check_painted(&elf_common::build_fixture("stackfix"));
+}
+
+/// The same fixture linked statically and position-dependent (`ET_EXEC`, no dynamic
+/// relocations: GOT slots hold link-time values, libc is in the file).
+#[test]
+fn worst_equals_painted_peak_static_non_pie() {
+    check_painted(&elf_common::build_fixture_static("stackfix"));
+}
+
+fn check_painted(bin: &std::path::Path) {
+    let peaks = painted(bin);
     assert_eq!(peaks.len(), 12, "{peaks:?}");
     let opts = Options {
         panic: PanicMode::Stop,
         ..Options::default()
     };
-    let g = elf::load(&bin, &opts).expect("load fixture");
+    let g = elf::load(bin, &opts).expect("load fixture");
     let a = analyze(&g.graph, &Assumptions::default());
     let mut seen = 0;
     for v in &a.roots {

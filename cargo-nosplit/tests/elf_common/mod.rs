@@ -57,6 +57,41 @@ pub fn build_fixture(name: &str) -> PathBuf {
     target.join("release").join(name)
 }
 
+/// Builds the fixture statically linked and position-dependent (`-C relocation-model=static
+/// -C target-feature=+crt-static`, with an explicit `--target` so that proc macros stay
+/// dynamic) into `target/nosplit-fixtures/static`.
+pub fn build_fixture_static(name: &str) -> PathBuf {
+    let _lock = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let root = workspace();
+    let target = root.join("target/nosplit-fixtures/static");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let triple = "x86_64-unknown-linux-gnu";
+    let out = clean(&mut Command::new(cargo))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            triple,
+            "--manifest-path",
+        ])
+        .arg(root.join(format!("tests/fixtures/{name}/Cargo.toml")))
+        .arg("--target-dir")
+        .arg(&target)
+        .env(
+            "RUSTFLAGS",
+            "-C relocation-model=static -C target-feature=+crt-static",
+        )
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building fixture {name} (static) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target.join(triple).join("release").join(name)
+}
+
 /// Builds the fixture with nightly and `-Z emit-stack-sizes` into
 /// `target/nosplit-fixtures/nightly`; `None` (after saying so) when nightly is not installed.
 pub fn build_fixture_nightly(name: &str) -> Option<PathBuf> {
