@@ -59,11 +59,12 @@ pub fn build_fixture(name: &str) -> PathBuf {
 
 /// Builds the fixture statically linked and position-dependent (`-C relocation-model=static
 /// -C target-feature=+crt-static`, with an explicit `--target` so that proc macros stay
-/// dynamic) into `target/nosplit-fixtures/static`.
+/// dynamic) into `target/nosplit-fixtures/<triple>`, sharing the host crates (proc macros)
+/// with [`build_fixture`].
 pub fn build_fixture_static(name: &str) -> PathBuf {
     let _lock = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let root = workspace();
-    let target = root.join("target/nosplit-fixtures/static");
+    let target = root.join("target/nosplit-fixtures");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let triple = "x86_64-unknown-linux-gnu";
     let out = clean(&mut Command::new(cargo))
