@@ -907,6 +907,9 @@ impl<'a, 'f> Builder<'a, 'f> {
         for part in parallel_map(&pieces, |&(addr, code)| {
             let mut ix = x86_64::CodeIndex::default();
             ix.scan(code, addr);
+            // Most references repeat (GOT slots, constants): fewer to merge.
+            ix.refs.sort_unstable();
+            ix.refs.dedup();
             ix
         }) {
             index.refs.extend(part.refs);
@@ -930,14 +933,22 @@ impl<'a, 'f> Builder<'a, 'f> {
             let this = &self;
             let (probestack, nr) = (&probestack[..], Some((&nr_targets, &nr_slots)));
             let refs = &index.refs[..];
+            // Work handed out in small batches: a few huge functions do not leave a core idle.
+            let next = &std::sync::atomic::AtomicUsize::new(0);
             std::thread::scope(|scope| {
                 let chunks: Vec<_> = (0..threads)
-                    .map(|t| {
+                    .map(|_| {
                         scope.spawn(move || {
-                            (t..known)
-                                .step_by(threads)
-                                .map(|i| (i, this.facts_of(i, probestack, nr, refs)))
-                                .collect::<Vec<_>>()
+                            let mut out = Vec::new();
+                            loop {
+                                let from = next.fetch_add(32, std::sync::atomic::Ordering::Relaxed);
+                                if from >= known {
+                                    return out;
+                                }
+                                for i in from..(from + 32).min(known) {
+                                    out.push((i, this.facts_of(i, probestack, nr, refs)));
+                                }
+                            }
                         })
                     })
                     .collect();

@@ -269,12 +269,17 @@ impl CodeIndex {
         }
     }
 
-    /// Sorts everything (call once after the last [`CodeIndex::scan`]).
+    /// Sorts everything (call once after the last [`CodeIndex::scan`]). Scans of pieces in
+    /// address order leave `rets` and `exits` sorted already: then only checked.
     pub fn finish(&mut self) {
         self.refs.sort_unstable();
         self.refs.dedup();
-        self.rets.sort_unstable();
-        self.exits.sort_unstable_by_key(|e| e.0);
+        if !self.rets.is_sorted() {
+            self.rets.sort_unstable();
+        }
+        if !self.exits.is_sorted_by_key(|e| e.0) {
+            self.exits.sort_unstable_by_key(|e| e.0);
+        }
     }
 }
 
@@ -338,8 +343,17 @@ impl<'a> Walk<'a> {
             mut sites,
         } = scratch;
         instrs.clear();
-        seen.clear();
-        sites.clear();
+        // Clearing a map costs its capacity: after a huge function, start small again.
+        if seen.capacity() > 1024 {
+            seen = HashMap::default();
+        } else {
+            seen.clear();
+        }
+        if sites.capacity() > 1024 {
+            sites = HashMap::default();
+        } else {
+            sites.clear();
+        }
         let mut ins = Instruction::default();
         while decoder.can_decode() {
             decoder.decode_out(&mut ins);
