@@ -77,7 +77,8 @@ fn own_binary_agrees_with_stack_sizes() {
     let total = equal + pushes + red_zone + below;
     eprintln!(
         "{total} functions with .stack_sizes: {equal} equal, {pushes} larger by pushed stack \
-         arguments, {red_zone} larger by red-zone use, {below} below"
+         arguments, {red_zone} larger by memory touched below SP (red zone, indexed \
+         accesses), {below} below"
     );
     assert_eq!(below, 0, "the checker must never report less than LLVM");
     assert!(equal * 10 >= total * 9);
