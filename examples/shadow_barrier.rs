@@ -252,8 +252,8 @@ fn main() {
     if std::env::args().any(|a| a == "--measure") {
         // Both closures have the same shape, so the difference of their painted peaks is
         // worst(stale_call) - worst(calibrate) = worst(stale_call): calibrate touches no stack.
-        let stale = nosplit::measure(|| stale_call());
-        let calibration = nosplit::measure(|| calibrate());
+        let stale = nosplit::measure(stale_call);
+        let calibration = nosplit::measure(calibrate);
         total = total.wrapping_add(stale.value + calibration.value);
         println!("painted peak of stale_call: {} bytes", stale.peak);
         println!("painted peak of calibrate: {} bytes", calibration.peak);
