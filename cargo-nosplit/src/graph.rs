@@ -114,6 +114,10 @@ pub struct Root {
     /// warning: a declared callee that is itself a root with a budget larger than this root's
     /// budget minus callsize cannot be honoured at its limit. Empty when unknown.
     pub declared_callees: Vec<String>,
+    /// The budget is the configured default (`#[nosplit]` without a number), not one the
+    /// source declares. Such a callee does not take part in the budget consistency warning:
+    /// the default is a blanket cap, not a claim about this function.
+    pub default_budget: bool,
 }
 
 impl Root {
@@ -125,6 +129,7 @@ impl Root {
             budget,
             function,
             declared_callees: Vec::new(),
+            default_budget: false,
         }
     }
 }

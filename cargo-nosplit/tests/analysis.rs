@@ -202,6 +202,12 @@ fn budget_consistency_warns_about_callee_budgets_that_cannot_hold() {
     g.roots.push(Root::new("demo::inner", 120, Some(b)));
     g.roots.push(Root::new("demo::big", 121, Some(c)));
     g.roots.push(Root::new("demo::S::method", 200, Some(m)));
+    // A callee on the default budget: no warning, however large the default.
+    let d = g.add(Function::new("d", 8));
+    let mut on_default = Root::new("demo::on_default", 2048, Some(d));
+    on_default.default_budget = true;
+    g.roots.push(on_default);
+    g.roots[0].declared_callees.push("on_default".into());
     let r = analyze(&g, &Assumptions::default());
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
     assert!(r.warnings[0].contains("`demo::outer` (128)"));

@@ -1225,6 +1225,7 @@ impl<'a, 'f> Builder<'a, 'f> {
                         .filter(|l| !l.is_empty())
                         .map(String::from)
                         .collect(),
+                    default_budget: r.budget.is_none(),
                 });
                 continue;
             }
@@ -1249,6 +1250,7 @@ impl<'a, 'f> Builder<'a, 'f> {
                         .filter(|l| !l.is_empty())
                         .map(String::from)
                         .collect(),
+                    default_budget: r.budget.is_none(),
                 });
             }
         }

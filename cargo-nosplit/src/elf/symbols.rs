@@ -107,14 +107,18 @@ pub fn is_stack_switch(display: &str) -> bool {
             | "psm::replace_stack"
             | "rust_psm_on_stack"
             | "rust_psm_replace_stack"
-    ) || c.starts_with("nosplit_runtime::systemstack::switch")
+            // Entered only by the switch routine, on the far stack.
+            | "nosplit_runtime::systemstack::switch::trampoline"
+    )
 }
 
 /// The entry points of the panic machinery: a call to one of these starts a panic (or resumes
 /// unwinding). Under the `stop` panic setting their frame is counted and their calls are not
 /// followed.
 pub fn is_panic_entry(display: &str) -> bool {
-    const HINTS: [&str; 9] = [
+    const HINTS: [&str; 11] = [
+        "resume",
+        "nosplit_guard_slow",
         "panic",
         "_fail",
         "unwind",
@@ -138,6 +142,11 @@ pub fn is_panic_entry(display: &str) -> bool {
         || matches!(
             c,
             "rust_begin_unwind"
+                // `systemstack!` resuming a panic of the slow path on the caller's stack.
+                | "nosplit_runtime::systemstack::switch::resume"
+                // The runtime guard's cold path in `guard`-feature builds: the violation
+                // report and handler (a panic by default) and a one-time unwind-table lookup.
+                | "nosplit_guard_slow"
                 | "rust_panic"
                 | "__rust_start_panic"
                 | "_Unwind_Resume"
@@ -192,6 +201,10 @@ mod tests {
         assert!(is_stack_switch("nosplit_systemstack_switch"));
         assert!(!is_stack_switch("stacker::remaining_stack"));
         assert!(is_panic_entry("core::panicking::panic_fmt"));
+        assert!(is_panic_entry("nosplit_runtime::systemstack::switch::resume"));
+        assert!(is_panic_entry("nosplit_guard_slow"));
+        assert!(!is_stack_switch("nosplit_runtime::systemstack::switch::resume"));
+        assert!(!is_stack_switch("nosplit_runtime::systemstack::switch::finish::<u8>"));
         assert!(is_panic_entry(
             "core::slice::index::slice_end_index_len_fail"
         ));
