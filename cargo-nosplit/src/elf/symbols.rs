@@ -201,10 +201,16 @@ mod tests {
         assert!(is_stack_switch("nosplit_systemstack_switch"));
         assert!(!is_stack_switch("stacker::remaining_stack"));
         assert!(is_panic_entry("core::panicking::panic_fmt"));
-        assert!(is_panic_entry("nosplit_runtime::systemstack::switch::resume"));
+        assert!(is_panic_entry(
+            "nosplit_runtime::systemstack::switch::resume"
+        ));
         assert!(is_panic_entry("nosplit_guard_slow"));
-        assert!(!is_stack_switch("nosplit_runtime::systemstack::switch::resume"));
-        assert!(!is_stack_switch("nosplit_runtime::systemstack::switch::finish::<u8>"));
+        assert!(!is_stack_switch(
+            "nosplit_runtime::systemstack::switch::resume"
+        ));
+        assert!(!is_stack_switch(
+            "nosplit_runtime::systemstack::switch::finish::<u8>"
+        ));
         assert!(is_panic_entry(
             "core::slice::index::slice_end_index_len_fail"
         ));
