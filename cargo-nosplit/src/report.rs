@@ -1,16 +1,19 @@
 //! Reports of an [`Analysis`] (SPEC §5): the Go-linker trace of every failing root and the
 //! table of a passing run ([`human`]), and JSON version 1 ([`json`]).
 
+use std::collections::HashSet;
 use std::fmt::Write;
 
 use serde::Serialize;
 
 use crate::analysis::{Analysis, Cause, RootVerdict, Status, Step, StepKind};
-use crate::graph::{CallGraph, FunctionKind, Root};
+use crate::graph::{CallGraph, FuncId, FunctionKind, Root};
 
 /// The human report: a Go-linker trace for every failing root; when no root fails, the table
-/// of roots (function, budget, worst, headroom, location). `all` adds the table of every
-/// function (address, frame, worst).
+/// of roots (function, budget, worst, headroom, location). Then, in either case, the roots
+/// that are `missing` with what to do, and, when the input knew about panics (a binary), the
+/// panic setting in use and the roots whose worst path is a panic path. `all` adds the table
+/// of every function (address, frame, worst).
 pub fn human(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
     let mut out = String::new();
     if analysis.accepted() {
@@ -25,6 +28,8 @@ pub fn human(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
             trace(graph, analysis, v, &mut out);
         }
     }
+    missing_roots(graph, analysis, &mut out);
+    panic_paths(graph, analysis, &mut out);
     if all {
         out.push('\n');
         functions_table(graph, analysis, &mut out);
@@ -32,9 +37,85 @@ pub fn human(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
     out
 }
 
+/// Why a `missing` root has nothing to check, and what to do about it.
+const MISSING: &str = "no code of its own in the binary (inlined into its callers); add \
+                       #[inline(never)] so that its budget can be checked";
+
+/// One line per `missing` root: it passes (there is no code to check) but must not go
+/// unnoticed, since its budget then guards nothing.
+fn missing_roots(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
+    let mut first = true;
+    for v in analysis
+        .roots
+        .iter()
+        .filter(|v| v.status == Status::Missing)
+    {
+        if first {
+            out.push('\n');
+            first = false;
+        }
+        let root = &graph.roots[v.root];
+        let at = location(root)
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "{}: missing: {MISSING}{at}", root.name);
+    }
+}
+
+/// The panic setting in use and the roots whose worst path goes through a panic entry, when
+/// the graph knows about panics; nothing otherwise.
+fn panic_paths(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
+    let Some(panics) = &graph.panics else { return };
+    let _ = writeln!(
+        out,
+        "\npanic paths: {}",
+        if panics.stop {
+            "end at the panic entry (panic = \"stop\")"
+        } else {
+            "counted (panic = \"count\")"
+        }
+    );
+    let through = panic_entries_on_paths(graph, analysis);
+    if through.iter().all(Option::is_none) {
+        out.push_str("no root's worst path is a panic path\n");
+        return;
+    }
+    out.push_str("roots whose worst path is a panic path:\n");
+    for (v, entry) in analysis.roots.iter().zip(&through) {
+        if let Some(entry) = entry {
+            let _ = writeln!(
+                out,
+                "  {} (through {})",
+                graph.roots[v.root].name,
+                graph.function(*entry).name
+            );
+        }
+    }
+}
+
+/// For each verdict of `analysis`, the first panic entry on its worst path (`None` when the
+/// path has none or the graph knows nothing of panics).
+fn panic_entries_on_paths(graph: &CallGraph, analysis: &Analysis) -> Vec<Option<FuncId>> {
+    let entries: HashSet<FuncId> = graph
+        .panics
+        .iter()
+        .flat_map(|p| p.entries.iter().copied())
+        .collect();
+    analysis
+        .roots
+        .iter()
+        .map(|v| {
+            v.path.iter().find_map(|s| match s.kind {
+                StepKind::Function(f) if entries.contains(&f) => Some(f),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
 /// The sentence that explains an unbounded result, with what to do about it.
 pub fn cause_text(graph: &CallGraph, cause: &Cause) -> String {
-    let name = |id: crate::graph::FuncId| graph.function(id).name.as_str();
+    let name = |id: FuncId| graph.function(id).name.as_str();
     match cause {
         Cause::Cycle { cycle } => {
             // A long cycle is named by its first functions.
@@ -119,7 +200,7 @@ fn step_names(graph: &CallGraph, step: &Step) -> (String, String) {
 }
 
 /// `a, b, c` or, for a cycle larger than the members listed, `a, b, ... (N functions)`.
-fn member_list(graph: &CallGraph, members: &[crate::graph::FuncId], size: usize) -> String {
+fn member_list(graph: &CallGraph, members: &[FuncId], size: usize) -> String {
     let mut names: Vec<&str> = members
         .iter()
         .map(|&m| graph.function(m).name.as_str())
@@ -213,11 +294,22 @@ fn trace(graph: &CallGraph, analysis: &Analysis, v: &RootVerdict, out: &mut Stri
     }
 }
 
-/// Columns padded to their widest cell; `right[c]` right-aligns column `c` (numbers).
+/// The widest a table pads a column to. A longer cell (a long C++ or generic Rust name)
+/// overflows its own line instead of padding every other line to its width.
+const MAX_COLUMN: usize = 60;
+
+/// Columns padded to their widest cell, at most [`MAX_COLUMN`] characters; `right[c]`
+/// right-aligns column `c` (numbers).
 fn table(rows: &[Vec<String>], right: &[bool], out: &mut String) {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .filter(|&w| w <= MAX_COLUMN)
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for row in rows {
         let mut line = String::new();
@@ -290,6 +382,8 @@ struct JsonReport<'a> {
     accepted: bool,
     roots: Vec<JsonRoot<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    panic: Option<JsonPanic<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     functions: Option<Vec<JsonFunction<'a>>>,
     warnings: &'a [String],
 }
@@ -306,6 +400,14 @@ struct JsonRoot<'a> {
     causes: Vec<String>,
     causes_complete: bool,
     path: Vec<JsonStep>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    panic_path: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct JsonPanic<'a> {
+    mode: &'static str,
+    roots: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -327,12 +429,16 @@ struct JsonFunction<'a> {
 /// fields of SPEC §5 it has `accepted` (the verdict), `warnings`, `causes` in each root (every
 /// unknown an unbounded root reaches, its `reason` first; `causes_complete` false when the
 /// search was cut short on a huge graph), and `enter` in each path step
-/// (bytes the transfer into the step pushes).
+/// (bytes the transfer into the step pushes). When the graph knows about panics (a binary),
+/// `panic` gives the setting in use (`mode`: `count` or `stop`) and the `roots` whose worst
+/// path goes through a panic entry, and each root has `panic_path`.
 pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
+    let through = panic_entries_on_paths(graph, analysis);
     let roots = analysis
         .roots
         .iter()
-        .map(|v| {
+        .zip(&through)
+        .map(|(v, through)| {
             let root = &graph.roots[v.root];
             let reason = match v.status {
                 Status::Ok => None,
@@ -343,9 +449,7 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
                     v.worst.unwrap_or(0).saturating_sub(root.budget)
                 )),
                 Status::Unbounded => v.cause.map(|c| cause_text(graph, analysis.cause(c))),
-                Status::Missing => {
-                    Some("no code of its own in the binary (inlined everywhere)".to_string())
-                }
+                Status::Missing => Some(MISSING.to_string()),
             };
             JsonRoot {
                 name: &root.name,
@@ -370,9 +474,20 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
                         enter: s.enter,
                     })
                     .collect(),
+                panic_path: graph.panics.as_ref().map(|_| through.is_some()),
             }
         })
         .collect();
+    let panic = graph.panics.as_ref().map(|p| JsonPanic {
+        mode: if p.stop { "stop" } else { "count" },
+        roots: analysis
+            .roots
+            .iter()
+            .zip(&through)
+            .filter(|(_, t)| t.is_some())
+            .map(|(v, _)| graph.roots[v.root].name.as_str())
+            .collect(),
+    });
     let functions = all.then(|| {
         graph
             .functions
@@ -391,6 +506,7 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
         callsize: graph.callsize,
         accepted: analysis.accepted(),
         roots,
+        panic,
         functions,
         warnings: &analysis.warnings,
     };
@@ -400,4 +516,176 @@ pub fn json(graph: &CallGraph, analysis: &Analysis, all: bool) -> String {
     });
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze;
+    use crate::config::Assumptions;
+    use crate::graph::{Edge, EdgeTarget, Function, Location, Panics};
+
+    /// `r` reaches the panic machinery through `mid`; `q` does not; `gone` was inlined
+    /// everywhere. By hand: mid = max(32, 24 + 8 + 100, 16 + 8 + 10) = 132,
+    /// r = max(16, 8 + 8 + 132) = 148, q = max(8, 0 + 8 + 10) = 18.
+    fn graph(r_budget: u64, panics: Option<Panics>) -> CallGraph {
+        let mut g = CallGraph::new(8);
+        let call = |t, depth| Edge {
+            target: EdgeTarget::Call(t),
+            depth,
+            site: None,
+        };
+        let panic = g.add(Function::new("core::panicking::panic_fmt", 100));
+        let small = g.add(Function::new("small", 10));
+        let mut mid = Function::new("mid", 32);
+        mid.edges = vec![call(panic, 24), call(small, 16)];
+        let mid = g.add(mid);
+        let mut r = Function::new("r", 16);
+        r.edges = vec![call(mid, 8)];
+        let r = g.add(r);
+        let mut q = Function::new("q", 8);
+        q.edges = vec![call(small, 0)];
+        let q = g.add(q);
+        g.roots.push(Root::new("r", r_budget, Some(r)));
+        g.roots.push(Root::new("q", 64, Some(q)));
+        let mut gone = Root::new("gone", 32, None);
+        gone.location = Some(Location {
+            file: "src/a.rs".into(),
+            line: 3,
+        });
+        g.roots.push(gone);
+        g.panics = panics.map(|mut p| {
+            p.entries = vec![panic];
+            p
+        });
+        g
+    }
+
+    fn count() -> Option<Panics> {
+        Some(Panics::default())
+    }
+
+    #[test]
+    fn passing_report_states_the_panic_setting_and_lists_panic_paths_apart() {
+        let g = graph(1000, count());
+        let a = analyze(&g, &Assumptions::default());
+        assert!(a.accepted(), "a missing root does not fail the run");
+        assert_eq!(
+            human(&g, &a, false),
+            "function  budget    worst  headroom  location\n\
+             r           1000      148       852  -\n\
+             q             64       18        46  -\n\
+             gone          32  missing         -  src/a.rs:3\n\
+             \n\
+             gone: missing: no code of its own in the binary (inlined into its callers); add \
+             #[inline(never)] so that its budget can be checked (src/a.rs:3)\n\
+             \n\
+             panic paths: counted (panic = \"count\")\n\
+             roots whose worst path is a panic path:\n\
+             \x20 r (through core::panicking::panic_fmt)\n"
+        );
+    }
+
+    #[test]
+    fn failing_report_keeps_the_trace_first_then_missing_and_panic_paths() {
+        let stop = Some(Panics {
+            stop: true,
+            entries: Vec::new(),
+        });
+        let g = graph(100, stop);
+        let a = analyze(&g, &Assumptions::default());
+        assert!(!a.accepted());
+        assert_eq!(
+            human(&g, &a, false),
+            "r: nosplit stack overflow\n\
+             \t100\tassumed on entry to r\n\
+             \t92\tafter r uses 8\n\
+             \t84\ton entry to mid\n\
+             \t60\tafter mid uses 24\n\
+             \t52\ton entry to core::panicking::panic_fmt\n\
+             \t-48\tafter core::panicking::panic_fmt uses 100\n\
+             \n\
+             gone: missing: no code of its own in the binary (inlined into its callers); add \
+             #[inline(never)] so that its budget can be checked (src/a.rs:3)\n\
+             \n\
+             panic paths: end at the panic entry (panic = \"stop\")\n\
+             roots whose worst path is a panic path:\n\
+             \x20 r (through core::panicking::panic_fmt)\n"
+        );
+    }
+
+    #[test]
+    fn no_panic_path_is_said_and_no_panic_info_prints_nothing() {
+        // Without mid's call into the panic machinery, r's worst path goes through small.
+        let mut g = graph(1000, count());
+        g.functions[2].edges.remove(0);
+        let a = analyze(&g, &Assumptions::default());
+        let text = human(&g, &a, false);
+        assert!(
+            text.ends_with(
+                "\npanic paths: counted (panic = \"count\")\nno root's worst path is a panic path\n"
+            ),
+            "{text}"
+        );
+        let g = graph(1000, None);
+        let a = analyze(&g, &Assumptions::default());
+        let text = human(&g, &a, false);
+        assert!(!text.contains("panic"), "{text}");
+        assert!(text.contains("\ngone: missing: "), "{text}");
+    }
+
+    #[test]
+    fn json_has_the_panic_setting_and_a_panic_path_flag_per_root() {
+        let g = graph(100, count());
+        let a = analyze(&g, &Assumptions::default());
+        let v: serde_json::Value = serde_json::from_str(&json(&g, &a, false)).unwrap();
+        assert_eq!(v["panic"]["mode"], "count");
+        assert_eq!(v["panic"]["roots"], serde_json::json!(["r"]));
+        let roots = v["roots"].as_array().unwrap();
+        let flags: Vec<_> = roots.iter().map(|r| r["panic_path"].clone()).collect();
+        assert_eq!(flags, [true, false, false]);
+        assert_eq!(roots[2]["status"], "missing");
+        assert!(roots[2]["worst"].is_null());
+        assert!(roots[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("add #[inline(never)]"));
+        assert_eq!(v["accepted"], false);
+
+        let mut g = graph(1000, count());
+        g.panics.as_mut().unwrap().stop = true;
+        let a = analyze(&g, &Assumptions::default());
+        let v: serde_json::Value = serde_json::from_str(&json(&g, &a, false)).unwrap();
+        assert_eq!(v["panic"]["mode"], "stop");
+        assert_eq!(v["accepted"], true);
+
+        // Without panic info (descriptions): neither field.
+        let g = graph(1000, None);
+        let a = analyze(&g, &Assumptions::default());
+        let v: serde_json::Value = serde_json::from_str(&json(&g, &a, false)).unwrap();
+        assert!(v.get("panic").is_none());
+        assert!(v["roots"][0].get("panic_path").is_none());
+    }
+
+    #[test]
+    fn a_long_name_does_not_widen_the_other_lines() {
+        let long = format!("std::{}", "x".repeat(200));
+        let rows = vec![
+            vec!["function".to_string(), "frame".to_string()],
+            vec!["f".to_string(), "8".to_string()],
+            vec![long.clone(), "16".to_string()],
+        ];
+        let mut out = String::new();
+        table(&rows, &[false, true], &mut out);
+        assert_eq!(
+            out,
+            format!("function  frame\nf             8\n{long}     16\n")
+        );
+        // Up to the cap a name still sets the column's width.
+        let name = "n".repeat(MAX_COLUMN);
+        let rows = vec![vec!["function".to_string()], vec![name.clone()]];
+        let mut out = String::new();
+        table(&rows, &[false, true], &mut out);
+        assert_eq!(out, format!("function\n{name}\n"));
+    }
 }
