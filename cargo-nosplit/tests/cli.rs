@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod elf_common;
+
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -187,6 +189,153 @@ fn json_is_version_1_with_the_spec_fields() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v.get("functions").is_none());
+    // A description knows nothing of panics: no panic setting, no per-root flag.
+    assert!(v.get("panic").is_none(), "{v}");
+    for r in v["roots"].as_array().unwrap() {
+        assert!(r.get("panic_path").is_none(), "{r}");
+    }
+}
+
+/// Runs the checker on a description piped to standard input.
+fn nosplit_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"))
+        .args(["nosplit", "--graph", "-"])
+        .args(args)
+        .current_dir(crate_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_long_name_does_not_pad_every_line_of_the_tables() {
+    // A 150-character name, as C++ and generic Rust produce.
+    let long = format!("std::collections::hash::map::HashMap::{}", "x".repeat(112));
+    assert_eq!(long.len(), 150);
+    let text = format!(
+        "short_root 8 budget=4096 call {long}\n{long}_root 16 budget=4096 call leaf\n\
+         {long} 40\nleaf 24\n"
+    );
+    let o = nosplit_stdin(&["--all"], &text);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    golden("long_names_all.txt", &out);
+    // Lines of short names stay short; the long names overflow their own line only.
+    for line in out.lines().filter(|l| !l.contains(&long)) {
+        assert!(line.len() <= 60, "padded line: {line:?}");
+    }
+    for line in out.lines().filter(|l| l.contains(&long)) {
+        // What follows the name is no wider than on a short name's line.
+        let rest = line.split_once(' ').unwrap().1;
+        assert!(rest.len() <= 60, "padded: {line:?}");
+    }
+}
+
+#[test]
+fn binary_reports_say_the_panic_setting_and_list_panic_paths_apart() {
+    let bin = elf_common::build_fixture("stackfix");
+    let dir = std::env::temp_dir().join(format!("nosplit-panic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("Cargo.toml");
+    for (mode, line) in [
+        ("count", "panic paths: counted (panic = \"count\")"),
+        (
+            "stop",
+            "panic paths: end at the panic entry (panic = \"stop\")",
+        ),
+    ] {
+        std::fs::write(
+            &manifest,
+            format!("[package]\nname = \"m\"\n[package.metadata.nosplit]\npanic = \"{mode}\"\n"),
+        )
+        .unwrap();
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "--binary",
+                bin.to_str().unwrap(),
+                "--manifest-path",
+                manifest.to_str().unwrap(),
+            ];
+            args.extend_from_slice(extra);
+            nosplit(&args)
+        };
+        let o = run(&["--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["panic"]["mode"], mode);
+        let roots = v["roots"].as_array().unwrap();
+        let mut flagged = Vec::new();
+        for r in roots {
+            let name = r["name"].as_str().unwrap();
+            let panics = r["path"].as_array().unwrap().iter().any(|s| {
+                let f = s["function"].as_str().unwrap();
+                f.starts_with("core::panicking::")
+                    || f.starts_with("std::panicking::")
+                    || f.ends_with("rust_begin_unwind")
+            });
+            // Whatever the front end takes as panic entries, a path into the panic
+            // machinery proper is a panic path.
+            if panics {
+                assert_eq!(r["panic_path"], true, "{mode}: {name}");
+            }
+            if r["panic_path"].as_bool().expect("panic_path on every root") {
+                flagged.push(name);
+            }
+        }
+        assert_eq!(v["panic"]["roots"], serde_json::json!(flagged), "{mode}");
+        if mode == "count" {
+            // switching's closure resumes a caught panic (resume_unwind), whose worst path
+            // runs the panic hook: followed, it is the root's worst path.
+            assert!(flagged.contains(&"stackfix::switching"), "{flagged:?}");
+        }
+
+        let o = run(&[]);
+        assert_eq!(o.status.code(), Some(1));
+        let text = stdout(&o);
+        // The traces come first, as before; the setting and the list after them.
+        assert!(text.ends_with('\n'));
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .ends_with(": nosplit stack overflow"),
+            "{text}"
+        );
+        let (_, tail) = text
+            .split_once(&format!("\n\n{line}\n"))
+            .unwrap_or_else(|| panic!("{mode}: no setting line in {text}"));
+        let listed: Vec<&str> = tail
+            .lines()
+            .skip(1)
+            .map(|l| {
+                l.strip_prefix("  ")
+                    .unwrap()
+                    .split(" (through ")
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        if flagged.is_empty() {
+            assert_eq!(tail, "no root's worst path is a panic path\n");
+        } else {
+            assert_eq!(
+                tail.lines().next(),
+                Some("roots whose worst path is a panic path:")
+            );
+            assert_eq!(listed, flagged, "{mode}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Writes `text` to a fresh file and checks it with the binary.
