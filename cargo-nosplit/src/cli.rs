@@ -71,7 +71,8 @@ pub struct Args {
     /// Add every function (frame and worst) to the report.
     #[arg(long)]
     pub all: bool,
-    /// More output on stderr (repeat for more).
+    /// More output on stderr: the build's own output (cargo's progress, the compiler's
+    /// diagnostics; otherwise a failed build is summed up in one line), statistics, panic paths.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

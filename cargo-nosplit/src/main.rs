@@ -37,9 +37,9 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
             None => Config::default(),
         },
     };
-    let graph = match &args.graph {
-        Some(path) => read_graph(path)?,
-        None => check_binary(args, &config)?,
+    let (graph, config) = match &args.graph {
+        Some(path) => (read_graph(path)?, config),
+        None => check_binary(args, config)?,
     };
     graph
         .validate()
@@ -96,18 +96,22 @@ fn read_graph(path: &Path) -> Result<CallGraph, Unusable> {
 /// `-p`, `--profile`, features): the call graph of an ELF file, with the registry's roots and
 /// their budgets (defaults and the unoptimised multiplier of `config` applied).
 ///
-/// Owned by the ELF front end (`src/elf/`, `src/build.rs`); until it lands, binary input is
-/// refused as unusable.
-fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
+/// `config` is the configuration of the manifest given or found; a built target is checked
+/// with its own package's (with `-p`, the selected package's), which is returned with the graph.
+fn check_binary(args: &Args, config: Config) -> Result<(CallGraph, Config), Unusable> {
     use cargo_nosplit::config::PanicPaths;
     use cargo_nosplit::{build, elf};
     // A prebuilt file's profile is unknown: budgets are taken as for an optimised build (the
     // stricter reading).
-    let (path, optimized) = match &args.binary {
-        Some(p) => (p.clone(), true),
+    let (path, optimized, config) = match &args.binary {
+        Some(p) => (p.clone(), true, config),
         None => {
             let b = build::build(args).map_err(|e| Unusable(format!("cargo nosplit: {e}")))?;
-            (b.path, b.optimized)
+            let config = match &b.manifest_path {
+                Some(m) => Config::load(m).map_err(|e| Unusable(e.to_string()))?,
+                None => config,
+            };
+            (b.path, b.optimized, config)
         }
     };
     let opts = elf::Options {
@@ -184,5 +188,5 @@ fn check_binary(args: &Args, config: &Config) -> Result<CallGraph, Unusable> {
             }
         }
     }
-    Ok(out.graph)
+    Ok((out.graph, config))
 }

@@ -244,5 +244,6 @@ fn builds_through_cargo() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cargo nosplit: `cargo build"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cargo nosplit: no bin target named `no-such-bin`"));
 }
