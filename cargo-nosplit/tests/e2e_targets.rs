@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+use object::{Object, ObjectSymbol, SymbolKind};
 use serde_json::Value;
 
 /// Builds of the fixture share one target dir; one at a time (cargo would block anyway).
@@ -37,6 +38,11 @@ fn workspace() -> PathBuf {
 
 /// `cargo nosplit ARGS` run in `cwd`, building into the shared fixtures target dir.
 fn cargo_nosplit_in(cwd: &Path, args: &[&str]) -> Output {
+    cargo_nosplit_env(cwd, args, &[])
+}
+
+/// `cargo nosplit ARGS` run in `cwd` with `env` set over a clean build environment.
+fn cargo_nosplit_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let _lock = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-nosplit"));
     cmd.arg("nosplit").args(args).current_dir(cwd).env(
@@ -51,6 +57,9 @@ fn cargo_nosplit_in(cwd: &Path, args: &[&str]) -> Output {
         "CARGO_BUILD_TARGET",
     ] {
         cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     cmd.output().expect("run cargo-nosplit")
 }
@@ -349,5 +358,82 @@ fn a_build_that_fails_to_compile_is_a_one_line_error() {
     assert!(
         last.starts_with("cargo nosplit: ") && last.contains(&location),
         "{err}"
+    );
+}
+
+/// Address of the function `targets::NAME` in `binary`, from its symbol table (legacy or v0
+/// mangling).
+fn function_address(binary: &Path, name: &str) -> u64 {
+    let data = std::fs::read(binary).expect("read binary");
+    let file = object::File::parse(&*data).expect("ELF");
+    let tail = format!("7targets{}{name}", name.len());
+    let found: Vec<u64> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text)
+        .filter(|s| {
+            // v0 mangling ends with the path; legacy follows it with the hash.
+            s.name()
+                .is_ok_and(|n| n.ends_with(&tail) || n.contains(&format!("{tail}17h")))
+        })
+        .map(|s| s.address())
+        .collect();
+    assert_eq!(found.len(), 1, "symbols of targets::{name}: {found:x?}");
+    found[0]
+}
+
+/// The checker's own build (`--bin`, release) with nightly and `-Z emit-stack-sizes`, against
+/// LLVM's `.stack_sizes` of the binary it built: frameless leaves have a frame of 0, and
+/// `lib_chain`, which calls the frameless `lib_helper` from its full frame (no red zone: it
+/// makes a call), has worst = .stack_sizes(lib_chain) + 8 + .stack_sizes(lib_helper).
+#[test]
+fn worst_through_the_build_equals_llvm_stack_sizes() {
+    // Builds the fixture once with nightly, or says it is skipped (and fails when
+    // NOSPLIT_REQUIRE_NIGHTLY is set).
+    let Some(binary) = elf_common::build_fixture_nightly("targets") else {
+        return;
+    };
+    let target = workspace().join("target/nosplit-fixtures/nightly");
+    // `cargo` through rustup's proxy, told to use nightly: the same build as above, so cargo
+    // finds it fresh and the checker checks exactly `binary`.
+    let out = cargo_nosplit_env(
+        &workspace(),
+        &[
+            "--bin",
+            "targets",
+            "--manifest-path",
+            MANIFEST,
+            "--format",
+            "json",
+        ],
+        &[
+            ("CARGO", Path::new("cargo")),
+            ("RUSTUP_TOOLCHAIN", Path::new("nightly")),
+            ("RUSTFLAGS", Path::new("-Z emit-stack-sizes")),
+            ("CARGO_TARGET_DIR", &target),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    let sizes = elf_common::stack_sizes(&binary);
+    let size = |name: &str| -> u64 {
+        let addr = function_address(&binary, name);
+        *sizes
+            .get(&addr)
+            .unwrap_or_else(|| panic!("no .stack_sizes entry for {name} at {addr:#x}"))
+    };
+    for leaf in ["lib_leaf", "bin_leaf", "lib_helper"] {
+        assert_eq!(size(leaf), 0, "{leaf} is a leaf without a frame");
+    }
+    assert_frameless(&report, "targets::lib_leaf");
+    assert_frameless(&report, "targets::bin_leaf");
+    let chain = root(&report, "targets::lib_chain");
+    assert!(
+        size("lib_chain") > 0,
+        "lib_chain keeps its array in a frame"
+    );
+    assert_eq!(
+        chain["worst"],
+        size("lib_chain") + 8 + size("lib_helper"),
+        "{chain:#}"
     );
 }
