@@ -300,9 +300,62 @@ pub fn analyze(code: &[u8], start: u64, mem: &dyn Memory, opts: WalkOptions<'_>)
 #[derive(Default)]
 struct Scratch {
     instrs: Vec<Instruction>,
+    at: Vec<u32>,
     leaders: Vec<bool>,
-    seen: HashMap<usize, Vec<State>, Fx>,
+    seen: Seen,
     sites: HashMap<(u64, SiteKind), i64, Fx>,
+    work: Vec<(usize, State)>,
+}
+
+/// The states a block has been walked in, by instruction index: a slot per instruction
+/// pointing into a pool of state lists that is kept from walk to walk, so that a walk
+/// allocates nothing once the pool has grown (a map of fresh lists cost an allocation per
+/// block).
+#[derive(Default)]
+struct Seen {
+    /// Per instruction: 0, or 1 + the index of its list in `pool`.
+    slot: Vec<u32>,
+    pool: Vec<Vec<State>>,
+    /// Lists of `pool` in use by this walk.
+    used: usize,
+}
+
+impl Seen {
+    /// Forgets every state; `n` instructions.
+    fn reset(&mut self, n: usize) {
+        self.slot.clear();
+        self.slot.resize(n, 0);
+        for v in &mut self.pool[..self.used] {
+            v.clear();
+            // A probe loop may have left thousands: do not keep that much for every walk.
+            if v.capacity() > 64 {
+                v.shrink_to(4);
+            }
+        }
+        // After a huge function, start small again.
+        if self.pool.len() > 1 << 16 {
+            self.pool.truncate(1 << 12);
+            self.pool.shrink_to_fit();
+        }
+        self.used = 0;
+    }
+
+    /// The states of the block at instruction `idx`.
+    fn at(&mut self, idx: usize) -> &mut Vec<State> {
+        let k = match self.slot[idx] {
+            0 => {
+                let k = self.used;
+                if k == self.pool.len() {
+                    self.pool.push(Vec::new());
+                }
+                self.used += 1;
+                self.slot[idx] = k as u32 + 1;
+                k
+            }
+            k => k as usize - 1,
+        };
+        &mut self.pool[k]
+    }
 }
 
 thread_local! {
@@ -313,6 +366,9 @@ struct Walk<'a> {
     start: u64,
     end: u64,
     instrs: Vec<Instruction>,
+    /// Per byte of the function: the index of the instruction starting there, or `u32::MAX`
+    /// (a binary search over the instructions was a tenth of a whole-binary run).
+    at: Vec<u32>,
     /// Block starts: branch targets inside the function.
     leaders: Vec<bool>,
     mem: &'a dyn Memory,
@@ -320,7 +376,8 @@ struct Walk<'a> {
     facts: Facts,
     sites: HashMap<(u64, SiteKind), i64, Fx>,
     info: InstructionInfoFactory,
-    seen: HashMap<usize, Vec<State>, Fx>,
+    seen: Seen,
+    work: Vec<(usize, State)>,
     /// Every RIP-relative address the function refers to, sorted: a jump table ends where
     /// another object the function uses begins.
     refs: Vec<u64>,
@@ -338,45 +395,56 @@ impl<'a> Walk<'a> {
         let mut decoder = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
         let Scratch {
             mut instrs,
+            mut at,
             mut leaders,
             mut seen,
             mut sites,
+            mut work,
         } = scratch;
         instrs.clear();
+        work.clear();
         // Clearing a map costs its capacity: after a huge function, start small again.
-        if seen.capacity() > 1024 {
-            seen = HashMap::default();
-        } else {
-            seen.clear();
-        }
         if sites.capacity() > 1024 {
             sites = HashMap::default();
         } else {
             sites.clear();
         }
+        at.clear();
+        // Instructions beyond u32 indices (a 4 GiB function) are not looked up: index_of
+        // falls back to a search.
+        at.resize(code.len(), u32::MAX);
         let mut ins = Instruction::default();
         while decoder.can_decode() {
+            let off = decoder.position();
             decoder.decode_out(&mut ins);
+            if let Ok(k) = u32::try_from(instrs.len()) {
+                at[off] = k;
+            }
             instrs.push(ins);
         }
         leaders.clear();
         leaders.resize(instrs.len(), false);
+        seen.reset(instrs.len());
         let mut w = Walk {
             start,
             end,
             leaders,
             instrs,
+            at,
             mem,
             opts,
             facts: Facts::default(),
             sites,
             info: InstructionInfoFactory::new(),
             seen,
+            work,
             refs: Vec::new(),
         };
+        // The function's own references matter only without the whole program's.
+        let own_refs = opts.refs.is_empty();
         for i in 0..w.instrs.len() {
             let ins = &w.instrs[i];
-            if ins.is_ip_rel_memory_operand() {
+            if own_refs && ins.is_ip_rel_memory_operand() {
                 w.refs.push(ins.ip_rel_memory_address());
             }
             if matches!(
@@ -398,7 +466,13 @@ impl<'a> Walk<'a> {
         if addr < self.start || addr >= self.end {
             return None;
         }
-        self.instrs.binary_search_by_key(&addr, |i| i.ip()).ok()
+        match self.at.get((addr - self.start) as usize) {
+            Some(&k) if k != u32::MAX => Some(k as usize),
+            _ if self.instrs.len() > u32::MAX as usize => {
+                self.instrs.binary_search_by_key(&addr, |i| i.ip()).ok()
+            }
+            _ => None,
+        }
     }
 
     fn stops_after(&self, kind: SiteKind) -> bool {
@@ -431,7 +505,7 @@ impl<'a> Walk<'a> {
     /// States with the same SP are merged by forgetting registers that differ, so loops that
     /// step a register converge; distinct SPs are kept apart (probe loops).
     fn admit(&mut self, idx: usize, state: &mut State) -> Result<bool, ()> {
-        let states = self.seen.entry(idx).or_default();
+        let states = self.seen.at(idx);
         if let Some(prev) = states.iter_mut().find(|s| s.sp == state.sp) {
             if prev.regs == state.regs {
                 return Ok(false);
@@ -463,15 +537,19 @@ impl<'a> Walk<'a> {
         if self.instrs.is_empty() {
             return;
         }
-        let mut work: Vec<(usize, State)> = vec![(
-            0,
-            State {
-                sp: 0,
-                regs: [Packed::UNKNOWN; 16],
-            },
-        )];
-        self.seen.entry(0).or_default().push(work[0].1.clone());
+        let entry = State {
+            sp: 0,
+            regs: [Packed::UNKNOWN; 16],
+        };
+        self.seen.at(0).push(entry.clone());
+        let mut work = std::mem::take(&mut self.work);
+        work.push((0, entry));
         let mut steps = 0usize;
+        self.paths(&mut work, &mut steps);
+        self.work = work;
+    }
+
+    fn paths(&mut self, work: &mut Vec<(usize, State)>, steps: &mut usize) {
         'paths: while let Some((mut idx, mut st)) = work.pop() {
             // `cmp` result for the next instruction only: (depth of lhs, depth of rhs).
             let mut cmp: Option<(i64, i64)> = None;
@@ -480,8 +558,8 @@ impl<'a> Walk<'a> {
                     // Fell off the end of the function (after a call that does not return).
                     continue 'paths;
                 }
-                steps += 1;
-                if steps > MAX_STEPS {
+                *steps += 1;
+                if *steps > MAX_STEPS {
                     let a = self.instrs[idx].ip();
                     self.set_dynamic(a, "too many paths to follow");
                     return;
@@ -1154,9 +1232,11 @@ impl<'a> Walk<'a> {
         self.facts.sites = sites;
         let scratch = Scratch {
             instrs: self.instrs,
+            at: self.at,
             leaders: self.leaders,
             seen: self.seen,
             sites: self.sites,
+            work: self.work,
         };
         (self.facts, scratch)
     }
