@@ -15,8 +15,9 @@
 //!   function and code address from the unwind tables (`_Unwind_Backtrace`, std builds on
 //!   Linux), and cached; elsewhere, and for inlined or generic copies, it counts as 0.
 //! - Entry `f` on the chain constrains every later SP reading to
-//!   `entry_sp(f) - budget(f)`; the thread keeps only the tightest such limit, so the hot
-//!   check is one comparison, as in Go's prologue.
+//!   `entry_sp(f) - budget(f)`; each token keeps the tightest such limit of the chain up to
+//!   it (and the set of active functions), so the hot check is one comparison, as in Go's
+//!   prologue, and the thread keeps only the innermost token.
 //! - A violation (an SP below the limit, or an annotated function entered again while it is
 //!   active) builds a [`Violation`] and calls the violation handler, by default a panic
 //!   whose message is the report in the format of SPEC §5.
@@ -227,6 +228,11 @@ impl Site {
         }
     }
 
+    /// The declared budget of `entry`, for the expansion's constant (see [`Token::enter`]).
+    pub const fn budget_of(entry: &Entry) -> u32 {
+        entry.budget
+    }
+
     /// This function's bit in the chain's set of active functions.
     #[inline(always)]
     fn bit(&self) -> u64 {
@@ -248,25 +254,49 @@ impl Site {
 // ---------------------------------------------------------------------------------------
 // The chain.
 
-/// The state of one chain of active annotated calls: the innermost call and the lowest SP
-/// allowed. A std build keeps one per thread; see `set_state_hook` for `no_std`.
+/// The state of one chain of active annotated calls: its innermost call. The limit and the
+/// set of active functions live in that call's token, so that linking a call is one store
+/// here and unlinking it another. A std build keeps one per thread; see `set_state_hook`
+/// for `no_std`.
 pub struct ChainState {
+    /// The innermost active call, or `EMPTY`'s token when there is none: never null, so
+    /// the hot path reads the caller's limit and active set without a branch.
     top: Cell<*const Token>,
-    limit: Cell<usize>,
-    /// One bit per active function (a hash of its site): a clear bit proves the function is
-    /// not active, so only a set bit sends a nested call to the slow path's recursion walk.
-    active: Cell<u64>,
 }
 
 impl ChainState {
     /// An empty chain.
     pub const fn new() -> Self {
         ChainState {
-            top: Cell::new(ptr::null()),
-            limit: Cell::new(0),
-            active: Cell::new(0),
+            top: Cell::new(empty()),
         }
     }
+
+    /// The innermost active call, `None` when the chain is empty.
+    fn innermost(&self) -> Option<&Token> {
+        let top = self.top.get();
+        // SAFETY: a top other than `EMPTY` is a linked token of this context, alive in a
+        // caller's frame.
+        (!ptr::eq(top, empty())).then(|| unsafe { &*top })
+    }
+}
+
+/// The top of an empty chain: no limit (0), no active function. Only read.
+struct Empty(Token);
+// SAFETY: never written (the guard only stores into tokens it links, and `EMPTY` is never
+// linked), so sharing it between threads is sharing immutable data.
+unsafe impl Sync for Empty {}
+static EMPTY: Empty = Empty(Token {
+    site: Cell::new(ptr::null()),
+    prev: Cell::new(MaybeUninit::new(1)),
+    limit: Cell::new(MaybeUninit::new(0)),
+    active: Cell::new(MaybeUninit::new(0)),
+    entry_sp: Cell::new(MaybeUninit::new(usize::MAX)),
+});
+
+#[inline(always)]
+const fn empty() -> *const Token {
+    &EMPTY.0
 }
 
 // SAFETY: a `ChainState` is only read and written by the guard, on behalf of the execution
@@ -345,13 +375,18 @@ pub unsafe fn set_state_hook(hook: fn() -> &'static ChainState) {
 pub struct Token {
     /// Null until linked; the other fields are written when it is set.
     site: Cell<*const Site>,
-    /// The chain's previous top, restored on drop; bit 0 set when this call starts a new
-    /// chain (a stack switch was detected: reports stop here), bit 1 when the multiplier
-    /// applied to its budget.
+    /// The chain's previous top (`EMPTY` for a root), restored on drop; bit 0 set when this
+    /// call starts a new chain (a stack switch was detected: reports stop here), bit 1 when
+    /// the multiplier applied to its budget.
     prev: Cell<MaybeUninit<usize>>,
-    prev_limit: Cell<MaybeUninit<usize>>,
+    /// The lowest SP allowed while this call is the innermost: the highest
+    /// `entry_sp - budget` of the calls on the chain up to this one.
+    limit: Cell<MaybeUninit<usize>>,
+    /// One bit per active function of the chain up to this call (a hash of its site): a
+    /// clear bit proves a function is not active, so only a set bit sends a nested call to
+    /// the slow path's recursion walk.
+    active: Cell<MaybeUninit<u64>>,
     entry_sp: Cell<MaybeUninit<usize>>,
-    prev_active: Cell<MaybeUninit<u64>>,
 }
 
 impl Token {
@@ -364,23 +399,28 @@ impl Token {
         Token {
             site: Cell::new(ptr::null()),
             prev: Cell::new(MaybeUninit::uninit()),
-            prev_limit: Cell::new(MaybeUninit::uninit()),
+            limit: Cell::new(MaybeUninit::uninit()),
+            active: Cell::new(MaybeUninit::uninit()),
             entry_sp: Cell::new(MaybeUninit::uninit()),
-            prev_active: Cell::new(MaybeUninit::uninit()),
         }
     }
 
     // Readers of the fields `link` writes; callers only reach linked tokens (through the
-    // chain, or after checking `site`).
+    // chain, or after checking `site`) and `EMPTY` (all written).
     #[inline(always)]
     fn prev_word(&self) -> usize {
         // SAFETY: written by `link` (see above).
         unsafe { self.prev.get().assume_init() }
     }
     #[inline(always)]
-    fn prev_limit(&self) -> usize {
+    fn limit(&self) -> usize {
         // SAFETY: written by `link`.
-        unsafe { self.prev_limit.get().assume_init() }
+        unsafe { self.limit.get().assume_init() }
+    }
+    #[inline(always)]
+    fn active(&self) -> u64 {
+        // SAFETY: written by `link`.
+        unsafe { self.active.get().assume_init() }
     }
     #[inline(always)]
     fn entry_sp(&self) -> usize {
@@ -394,52 +434,38 @@ impl Token {
         let site = unsafe { &*self.site.get() };
         effective_budget(site.budget, self.unoptimized())
     }
-    #[inline(always)]
-    fn prev_active(&self) -> u64 {
-        // SAFETY: written by `link`.
-        unsafe { self.prev_active.get().assume_init() }
-    }
 
-    /// Links the call into the chain and checks it. `unoptimized` is `cfg!(debug_assertions)`
-    /// of the annotated function's crate.
+    /// Links the call into the chain and checks it. `budget` is [`Site::budget_of`] the
+    /// site's entry, a constant of the expansion (so that the common case, a declared budget
+    /// in an optimised build, folds to an immediate); `unoptimized` is
+    /// `cfg!(debug_assertions)` of the annotated function's crate.
     #[inline(always)]
-    pub fn enter(&self, site: &'static Site, unoptimized: bool) {
+    pub fn enter(&self, site: &'static Site, budget: u32, unoptimized: bool) {
         let (sp, pc) = here();
-        let st = state();
-        let top = st.top.get();
-        let limit = st.limit.get();
         let (Some(frame), Some(budget)) = (
             site.cached_frame(pc),
-            effective_budget_fast(site.budget, unoptimized),
+            effective_budget_fast(budget, unoptimized),
         ) else {
-            return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
+            return nosplit_guard_slow(self, site, sp, pc, unoptimized);
         };
+        let st = state();
+        let top = st.top.get();
+        // SAFETY: the top is never null: `EMPTY`, or a linked token of this thread alive in
+        // a caller's frame.
+        let caller = unsafe { &*top };
         let entry_sp = sp + frame;
-        if top.is_null() {
-            // A root. With nothing active the limit and the active set are empty (restored
-            // so by every unlink and by `Suspended`): only its own frame to check.
-            if frame > budget {
-                return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
-            }
-            // Only what a root's unlink and the reports read: `Drop` knows the previous
-            // state of a root (empty) without `prev_limit` and `prev_active`.
-            self.prev.set(MaybeUninit::new((unoptimized as usize) << 1));
-            self.site.set(site);
-            self.entry_sp.set(MaybeUninit::new(entry_sp));
-            st.active.set(site.bit());
-            st.top.set(self);
-            st.limit.set(entry_sp.saturating_sub(budget));
-        } else {
-            // Nested: within every active budget, and not active already (its bit is clear).
-            // A switch to a stack above passes here; `parent` ends the chain there.
-            let active = st.active.get();
-            if sp < limit || frame > budget || active & site.bit() != 0 {
-                return nosplit_guard_slow(self, st, site, sp, pc, unoptimized);
-            }
-            let prev = top as usize;
-            self.link(st, site, prev, limit, active, entry_sp, unoptimized);
-            st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
+        // Root or nested alike (`EMPTY` has no limit and no active function): one compare
+        // checks the callers' budgets and this call's own frame against its budget
+        // (`entry_sp - budget <= sp` is `frame <= budget`), one test its bit. A switch to a
+        // stack above passes here; `parent` ends the chain there.
+        // A wrapped `entry_sp - budget` (a stack at the bottom of the address space) is a
+        // huge limit: the slow path, which saturates, decides.
+        let limit = caller.limit().max(entry_sp.wrapping_sub(budget));
+        let active = caller.active();
+        if sp < limit || active & site.bit() != 0 {
+            return nosplit_guard_slow(self, site, sp, pc, unoptimized);
         }
+        self.link(st, site, top as usize, limit, active, entry_sp, unoptimized);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -449,52 +475,46 @@ impl Token {
         st: &ChainState,
         site: &'static Site,
         prev: usize,
-        prev_limit: usize,
-        prev_active: u64,
+        limit: usize,
+        active: u64,
         entry_sp: usize,
         unoptimized: bool,
     ) {
         self.prev
             .set(MaybeUninit::new(prev | (unoptimized as usize) << 1));
-        self.prev_limit.set(MaybeUninit::new(prev_limit));
+        self.limit.set(MaybeUninit::new(limit));
+        self.active.set(MaybeUninit::new(active | site.bit()));
         self.site.set(site);
         self.entry_sp.set(MaybeUninit::new(entry_sp));
-        self.prev_active.set(MaybeUninit::new(prev_active));
-        st.active.set(prev_active | site.bit());
         st.top.set(self);
     }
 
     /// See [`nosplit_guard_slow`].
-    fn enter_slow(
-        &self,
-        st: &ChainState,
-        site: &'static Site,
-        sp: usize,
-        pc: usize,
-        unoptimized: bool,
-    ) {
+    fn enter_slow(&self, site: &'static Site, sp: usize, pc: usize, unoptimized: bool) {
         let frame = match site.cached_frame(pc) {
             Some(f) => f,
             None => frame_slow(site, sp, pc),
         };
         let entry_sp = sp + frame;
         let budget = effective_budget(site.budget, unoptimized);
+        let st = state();
         let top = st.top.get();
-        let old_limit = st.limit.get();
-        // SAFETY: a non-null top is a linked token of this thread, alive in a caller's frame.
-        let switched = unsafe { top.as_ref() }
+        let switched = st
+            .innermost()
             .is_some_and(|t| entry_sp > t.entry_sp() || t.entry_sp() - sp > SWITCH_DISTANCE);
-        let (prev, limit) = if switched {
-            (top as usize | 1, 0)
+        // A new chain after a switch: the callers' limit and active set do not apply there.
+        let (prev, limit, active) = if switched {
+            (top as usize | 1, 0, 0)
         } else {
-            (top as usize, old_limit)
+            // SAFETY: never null (see `enter`).
+            let caller = unsafe { &*top };
+            (top as usize, caller.limit(), caller.active())
         };
-        let active = st.active.get();
-        self.link(st, site, prev, old_limit, active, entry_sp, unoptimized);
-        st.limit.set(limit.max(entry_sp.saturating_sub(budget)));
+        let limit = limit.max(entry_sp.saturating_sub(budget));
+        self.link(st, site, prev, limit, active, entry_sp, unoptimized);
 
         let recursion = self.ancestors().find(|t| ptr::eq(t.entry(), site.entry));
-        if sp < limit || sp + budget < entry_sp || recursion.is_some() {
+        if sp < limit || recursion.is_some() {
             violation(self, sp, recursion);
         }
     }
@@ -509,11 +529,12 @@ impl Token {
     /// The caller's link, or `None` at the start of a chain.
     fn parent(&self) -> Option<&Token> {
         let prev = self.prev_word();
-        if prev & 1 != 0 {
+        let p = (prev & !3) as *const Token;
+        if prev & 1 != 0 || ptr::eq(p, empty()) {
             return None;
         }
         // SAFETY: linked tokens outlive the tokens linked after them (LIFO drops).
-        let p = unsafe { ((prev & !3) as *const Token).as_ref() }?;
+        let p = unsafe { p.as_ref() }?;
         // A caller whose entry is below this call's is on another stack (this call was
         // entered after a switch to a stack above, which the fast path does not look for).
         (p.entry_sp() >= self.entry_sp()).then_some(p)
@@ -539,13 +560,14 @@ impl Token {
 #[cold]
 pub fn nosplit_guard_slow(
     token: &Token,
-    st: &ChainState,
     site: &'static Site,
     sp: usize,
     pc: usize,
     unoptimized: bool,
 ) {
-    token.enter_slow(st, site, sp, pc, unoptimized);
+    // The chain state is looked up again here: passing it would keep the thread-local
+    // base live on the hot path for this call only.
+    token.enter_slow(site, sp, pc, unoptimized);
 }
 
 impl Drop for Token {
@@ -554,19 +576,9 @@ impl Drop for Token {
         if self.site.get().is_null() {
             return;
         }
-        let prev = self.prev_word();
-        let st = state();
-        if prev & !2 == 0 {
-            // A root (linked by the fast path, or by the slow one with nothing active):
-            // the chain was empty before it.
-            st.top.set(ptr::null());
-            st.limit.set(0);
-            st.active.set(0);
-        } else {
-            st.top.set((prev & !3) as *const Token);
-            st.limit.set(self.prev_limit());
-            st.active.set(self.prev_active());
-        }
+        // The caller's token holds the caller's limit and active set: restoring the top
+        // restores them.
+        state().top.set((self.prev_word() & !3) as *const Token);
     }
 }
 
@@ -918,8 +930,7 @@ fn violation(last: &Token, sp: usize, again: Option<&Token>) {
 ///
 /// [`measure`]: crate::measure::measure
 pub fn depth() -> usize {
-    // SAFETY: a non-null top is a linked token alive in a caller's frame.
-    match unsafe { state().top.get().as_ref() } {
+    match state().innermost() {
         Some(t) => 1 + t.ancestors().count(),
         None => 0,
     }
@@ -927,15 +938,12 @@ pub fn depth() -> usize {
 
 /// The innermost active annotated call of the current chain.
 pub fn innermost() -> Option<ActiveCall> {
-    // SAFETY: a non-null top is a linked token alive in a caller's frame.
-    unsafe { state().top.get().as_ref() }.map(ActiveCall::of)
+    state().innermost().map(ActiveCall::of)
 }
 
 /// Token returned by [`suspend`]; restores the suspended chain when dropped.
 pub struct Suspended {
     top: *const Token,
-    limit: usize,
-    active: u64,
 }
 
 /// Suspends the current thread's chain of active annotated calls (used by `systemstack!`
@@ -945,19 +953,13 @@ pub struct Suspended {
 ///
 /// [`measure`]: crate::measure::measure
 pub fn suspend() -> Suspended {
-    let st = state();
     Suspended {
-        top: st.top.replace(ptr::null()),
-        limit: st.limit.replace(0),
-        active: st.active.replace(0),
+        top: state().top.replace(empty()),
     }
 }
 
 impl Drop for Suspended {
     fn drop(&mut self) {
-        let st = state();
-        st.top.set(self.top);
-        st.limit.set(self.limit);
-        st.active.set(self.active);
+        state().top.set(self.top);
     }
 }

@@ -38,7 +38,11 @@ macro_rules! __nosplit_guard {
         #[cfg(debug_assertions)]
         let __nosplit_token = $crate::guard::Token::new();
         #[cfg(debug_assertions)]
-        let () = __nosplit_token.enter(&__NOSPLIT_SITE, true);
+        let () = __nosplit_token.enter(
+            &__NOSPLIT_SITE,
+            const { $crate::guard::Site::budget_of($entry) },
+            true,
+        );
     };
 }
 #[cfg(feature = "guard")]
@@ -48,6 +52,10 @@ macro_rules! __nosplit_guard {
     ($entry:expr) => {
         static __NOSPLIT_SITE: $crate::guard::Site = $crate::guard::Site::new($entry);
         let __nosplit_token = $crate::guard::Token::new();
-        let () = __nosplit_token.enter(&__NOSPLIT_SITE, ::core::cfg!(debug_assertions));
+        let () = __nosplit_token.enter(
+            &__NOSPLIT_SITE,
+            const { $crate::guard::Site::budget_of($entry) },
+            ::core::cfg!(debug_assertions),
+        );
     };
 }
