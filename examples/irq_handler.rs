@@ -10,7 +10,9 @@
 //!
 //! `cargo nosplit --example irq_handler` proves that `USART1_IRQHandler`, with every callee,
 //! fits its 256 bytes; a debug run (`cargo run --example irq_handler`) checks it again with
-//! the runtime guard.
+//! the runtime guard. Unoptimised, the four annotated functions use about 3 700 bytes (the
+//! guard measures 776 + 1 128 + 904 + 872, with the calls), 14.5 times the budget, so `main`
+//! sets the unoptimised-build multiplier to 16 rather than the default 4.
 
 mod firmware {
     use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
@@ -163,7 +165,13 @@ fn receive(byte: u8) {
     firmware::USART1_IRQHandler();
 }
 
+/// The debug-build multiplier of the runtime guard (see above).
+const UNOPTIMIZED_MULTIPLIER: u32 = 16;
+
 fn main() {
+    if cfg!(debug_assertions) {
+        nosplit::guard::set_unoptimized_multiplier(UNOPTIMIZED_MULTIPLIER);
+    }
     for command in ["led on", "led off", "set speed 9600"] {
         let crc = crc8(command.as_bytes());
         command.bytes().chain([crc, b'\n']).for_each(receive);
