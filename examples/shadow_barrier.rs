@@ -31,8 +31,8 @@
 //!
 //! The runtime guard checks the same chain while a debug build runs:
 //! `cargo run --example shadow_barrier --features shadow-before` panics with the guard's
-//! trace, the default variant runs clean. Unoptimised, the guard measures the chain at 7 000
-//! bytes before the fix and 5 960 after it (`cgocall` alone: 920 instead of 72), so `main` sets
+//! trace, the default variant runs clean. Unoptimised, the guard measures the chain at 7 096
+//! bytes before the fix and 6 056 after it (`cgocall` alone: 936 instead of 72), so `main` sets
 //! the unoptimised-build multiplier to 13 (504 × 13 = 6 552 lies between) rather than 4.
 //!
 //! `--measure` runs the failing path on a painted stack (`nosplit::measure`) and prints its
