@@ -91,6 +91,20 @@ fn panic_paths(graph: &CallGraph, analysis: &Analysis, out: &mut String) {
             );
         }
     }
+    // Under "count" a panic path usually runs into the panic hook's indirect calls: say which
+    // setting would stop there, rather than leave only the std-internal assumptions to try.
+    let unbounded_by_panic = analysis
+        .roots
+        .iter()
+        .zip(&through)
+        .any(|(v, entry)| v.status == Status::Unbounded && entry.is_some());
+    if !panics.stop && unbounded_by_panic {
+        out.push_str(
+            "hint: a root above is unbounded on its panic path; if a panic is fatal where it \
+             runs, set panic = \"stop\" in [package.metadata.nosplit] to count panic paths up \
+             to the panic entry (docs/CONFIG.md)\n",
+        );
+    }
 }
 
 /// For each verdict of `analysis`, the first panic entry on its worst path (`None` when the
@@ -584,6 +598,35 @@ mod tests {
              roots whose worst path is a panic path:\n\
              \x20 r (through core::panicking::panic_fmt)\n"
         );
+    }
+
+    #[test]
+    fn unbounded_panic_path_under_count_suggests_the_stop_setting() {
+        // The panic entry makes an unbounded indirect call (the panic hook): r is unbounded
+        // through it under "count"; the hint names the setting. Not so when nothing is
+        // unbounded, nor under "stop".
+        let hook = |panics| {
+            let mut g = graph(1000, panics);
+            g.functions[0].edges.push(Edge {
+                target: EdgeTarget::Indirect { bound: None },
+                depth: 40,
+                site: Some(0x40),
+            });
+            g
+        };
+        let g = hook(count());
+        let a = analyze(&g, &Assumptions::default());
+        assert!(human(&g, &a, false).contains("hint: a root above is unbounded on its panic path"));
+        let g = graph(1000, count());
+        let a = analyze(&g, &Assumptions::default());
+        assert!(!human(&g, &a, false).contains("hint:"));
+        let stop = Some(Panics {
+            stop: true,
+            entries: Vec::new(),
+        });
+        let g = hook(stop);
+        let a = analyze(&g, &Assumptions::default());
+        assert!(!human(&g, &a, false).contains("hint:"));
     }
 
     #[test]

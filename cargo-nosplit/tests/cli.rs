@@ -317,6 +317,8 @@ fn binary_reports_say_the_panic_setting_and_list_panic_paths_apart() {
         let listed: Vec<&str> = tail
             .lines()
             .skip(1)
+            // A closing `hint:` line may follow the list.
+            .take_while(|l| l.starts_with("  "))
             .map(|l| {
                 l.strip_prefix("  ")
                     .unwrap()
