@@ -23,7 +23,6 @@ pub mod registry;
 pub mod symbols;
 pub mod x86_64;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -33,6 +32,11 @@ use object::{Endianness, Object, ObjectSection, ObjectSymbol, SectionFlags, Symb
 
 use crate::graph::{CallGraph, Edge, EdgeTarget, FuncId, Function, FunctionKind, Location, Root};
 pub use registry::Registered;
+
+// Fast hashing throughout: the keys are addresses and names from the file, looked up a few
+// times per instruction-level site in a whole-binary run.
+type HashMap<K, V> = std::collections::HashMap<K, V, x86_64::Fx>;
+type HashSet<K> = std::collections::HashSet<K, x86_64::Fx>;
 
 /// Why a file cannot be checked. Every variant displays as one line.
 #[derive(Debug)]
@@ -291,7 +295,7 @@ impl<'a> Image<'a> {
                 }
             }
         }
-        let mut relocs = HashMap::new();
+        let mut relocs = HashMap::default();
         let sections = file.elf_section_table();
         for sh in sections.iter() {
             if sh.sh_type(endian) != elf::SHT_RELA
@@ -453,10 +457,10 @@ impl<'a, 'f> Builder<'a, 'f> {
             image,
             opts,
             funcs: Vec::new(),
-            by_addr: HashMap::new(),
+            by_addr: HashMap::default(),
             sorted: Vec::new(),
-            symbol_at: HashMap::new(),
-            entry_symbols: HashMap::new(),
+            symbol_at: HashMap::default(),
+            entry_symbols: HashMap::default(),
             diagnostics: Vec::new(),
         };
         b.collect_symbols();
@@ -798,8 +802,8 @@ impl<'a, 'f> Builder<'a, 'f> {
             .filter(|&i| !may[i])
             .map(|i| self.funcs[i].addr)
             .collect();
-        let mut slots = HashSet::new();
-        let mut seen = HashSet::new();
+        let mut slots = HashSet::default();
+        let mut seen = HashSet::default();
         for &(_, exit) in &index.exits {
             let x86_64::Exit::CallSlot(s) = exit else {
                 continue;
@@ -1060,7 +1064,7 @@ impl<'a, 'f> Builder<'a, 'f> {
                 panic_entries.push(id);
             }
         }
-        let mut externals: HashMap<String, FuncId> = HashMap::new();
+        let mut externals: HashMap<String, FuncId> = HashMap::default();
         for (i, sites) in resolved.into_iter().enumerate() {
             let mut edges = Vec::with_capacity(sites.len());
             for (s, t) in sites {
@@ -1160,7 +1164,7 @@ impl<'a, 'f> Builder<'a, 'f> {
 
     /// One root per registered function and per copy of its code in the binary.
     fn roots(&mut self, registered: &[Registered], entry_addrs: &[u64]) -> Vec<Root> {
-        let mut by_canon: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_canon: HashMap<String, Vec<usize>> = HashMap::default();
         if registered.iter().any(|r| r.addr.is_none()) {
             for (i, f) in self.funcs.iter().enumerate() {
                 for a in &f.aliases {

@@ -79,14 +79,19 @@ pub struct Facts {
     pub returns: bool,
 }
 
-/// A fast hasher for the walk's small integer keys (the walk's maps are private: no
-/// adversarial keys to fear beyond slow lookups).
+/// A fast hasher for the checker's integer keys (addresses, indices), as in rustc: a
+/// crafted binary can at worst make its own check slower, which SipHash's protection is not
+/// worth on every lookup of a whole-binary run.
 #[derive(Default)]
-struct FxHasher(u64);
+pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        for &b in chunks.remainder() {
             self.write_u64(u64::from(b));
         }
     }
@@ -107,7 +112,11 @@ impl Hasher for FxHasher {
     }
 }
 
-type Fx = BuildHasherDefault<FxHasher>;
+/// [`FxHasher`] for `HashMap`/`HashSet`.
+pub type Fx = BuildHasherDefault<FxHasher>;
+
+/// A set of addresses.
+pub type AddrSet = std::collections::HashSet<u64, Fx>;
 
 /// Facts about one register in the walk's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -197,9 +206,9 @@ pub struct WalkOptions<'a> {
     /// the return address, the saved `rbp` and `rax`), not as a call.
     pub probestack: &'a [u64],
     /// Entry addresses of functions that never return: a path ends at a call to one.
-    pub noreturn_targets: Option<&'a std::collections::HashSet<u64>>,
+    pub noreturn_targets: Option<&'a AddrSet>,
     /// Slots (`call [rip+slot]`) whose function never returns.
-    pub noreturn_slots: Option<&'a std::collections::HashSet<u64>>,
+    pub noreturn_slots: Option<&'a AddrSet>,
     /// Every address the program's code refers to (RIP-relative operands, absolute
     /// displacements), sorted: a jump table ends where the next referenced object begins.
     /// Empty: only the function's own references are used.
