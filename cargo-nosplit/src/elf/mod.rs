@@ -524,6 +524,9 @@ impl<'a, 'f> Builder<'a, 'f> {
         // Demangling is most of this step: on all cores.
         let names: Vec<&str> = raw.iter().map(|r| r.2).collect();
         let displays = parallel_map(&names, |n| symbols::display_name(n));
+        self.funcs.reserve(raw.len());
+        self.by_addr.reserve(raw.len());
+        self.symbol_at.reserve(raw.len());
         for ((addr, size, _name, _global, ifunc, _), display) in raw.into_iter().zip(displays) {
             self.symbol_at
                 .entry(addr)
@@ -908,14 +911,20 @@ impl<'a, 'f> Builder<'a, 'f> {
             }
         }
         let mut index = x86_64::CodeIndex::default();
-        for part in parallel_map(&pieces, |&(addr, code)| {
+        let parts = parallel_map(&pieces, |&(addr, code)| {
             let mut ix = x86_64::CodeIndex::default();
             ix.scan(code, addr);
             // Most references repeat (GOT slots, constants): fewer to merge.
             ix.refs.sort_unstable();
             ix.refs.dedup();
             ix
-        }) {
+        });
+        index.refs.reserve(parts.iter().map(|p| p.refs.len()).sum());
+        index.rets.reserve(parts.iter().map(|p| p.rets.len()).sum());
+        index
+            .exits
+            .reserve(parts.iter().map(|p| p.exits.len()).sum());
+        for part in parts {
             index.refs.extend(part.refs);
             index.rets.extend(part.rets);
             index.exits.extend(part.exits);
@@ -925,7 +934,7 @@ impl<'a, 'f> Builder<'a, 'f> {
 
         // Walk every function; resolution may add functions (targets without symbols), which
         // are walked in turn.
-        let mut resolved: Vec<Vec<(x86_64::Site, Target)>> = Vec::new();
+        let mut resolved: Vec<Vec<(x86_64::Site, Target)>> = Vec::with_capacity(self.funcs.len());
         // The functions known from symbols are walked on all cores; those found as targets
         // afterwards, one by one.
         let known = self.funcs.len();
@@ -937,19 +946,26 @@ impl<'a, 'f> Builder<'a, 'f> {
             let this = &self;
             let (probestack, nr) = (&probestack[..], Some((&nr_targets, &nr_slots)));
             let refs = &index.refs[..];
-            // Work handed out in small batches: a few huge functions do not leave a core idle.
+            // Work handed out in small batches, largest functions first: a few huge ones
+            // started last would leave the other cores idle at the end.
+            let mut order: Vec<usize> = (0..known).collect();
+            order.sort_by_key(|&i| {
+                std::cmp::Reverse(this.funcs[i].end.saturating_sub(this.funcs[i].addr))
+            });
+            let order = &order[..];
             let next = &std::sync::atomic::AtomicUsize::new(0);
             std::thread::scope(|scope| {
                 let chunks: Vec<_> = (0..threads)
                     .map(|_| {
                         scope.spawn(move || {
-                            let mut out = Vec::new();
+                            // Facts are large: growing this by doubling copied megabytes.
+                            let mut out = Vec::with_capacity(known / threads + 16);
                             loop {
-                                let from = next.fetch_add(32, std::sync::atomic::Ordering::Relaxed);
+                                let from = next.fetch_add(16, std::sync::atomic::Ordering::Relaxed);
                                 if from >= known {
                                     return out;
                                 }
-                                for i in from..(from + 32).min(known) {
+                                for &i in &order[from..(from + 16).min(known)] {
                                     out.push((i, this.facts_of(i, probestack, nr, refs)));
                                 }
                             }
@@ -1048,6 +1064,7 @@ impl<'a, 'f> Builder<'a, 'f> {
 
         // The graph: code functions first (FuncId = index), externals after.
         let mut graph = CallGraph::new(8);
+        graph.functions.reserve(self.funcs.len());
         let mut panic_entries = Vec::new();
         for f in &self.funcs {
             let facts = f.facts.as_ref().expect("analysed above");

@@ -244,6 +244,9 @@ pub enum Exit {
 impl CodeIndex {
     /// Adds the instructions of `code`, loaded at `start`.
     pub fn scan(&mut self, code: &[u8], start: u64) {
+        // Typical densities of compiled code, so that the vectors rarely grow (and copy).
+        self.refs.reserve(code.len() / 16);
+        self.exits.reserve(code.len() / 32);
         let mut decoder = Decoder::with_ip(64, code, start, DecoderOptions::NONE);
         let mut ins = Instruction::default();
         while decoder.can_decode() {
