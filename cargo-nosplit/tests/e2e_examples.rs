@@ -307,6 +307,50 @@ fn handler_examples_fit_their_budgets() {
     assert!(String::from_utf8_lossy(&run.stdout).contains("alternate stack: true"));
 }
 
+/// Debug builds run the runtime guard: the example's `before` variant panics with the
+/// guard's trace of the same chain, the `after` variant and the interrupt handler run clean.
+#[test]
+fn debug_runs_show_the_guard_report_before_and_run_clean_after() {
+    let run = |example: &str, features: &[&str]| -> Output {
+        let _lock = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        Command::new(cargo)
+            .args(["run", "--quiet", "--example", example])
+            .args(features)
+            .current_dir(workspace())
+            .env("CARGO_TARGET_DIR", fixtures_target())
+            .env_remove("RUSTFLAGS")
+            .env_remove("NOSPLIT_UNOPTIMIZED_MULTIPLIER")
+            .env_remove("NOSPLIT_DEFAULT_BUDGET")
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("cargo run")
+    };
+    let before = run("shadow_barrier", &["--features", "shadow-before"]);
+    assert_eq!(before.status.code(), Some(101), "{before:?}");
+    let stderr = String::from_utf8_lossy(&before.stderr);
+    assert!(
+        stderr.contains("shadow_barrier::cgocall: nosplit stack overflow"),
+        "{stderr}"
+    );
+    let mut entered = Vec::new();
+    for line in stderr.lines().filter(|l| l.starts_with('\t')) {
+        if let Some(f) = line
+            .split('\t')
+            .nth(2)
+            .and_then(|s| s.strip_prefix("on entry to "))
+        {
+            entered.push(f.to_string());
+        }
+    }
+    // The guard sees the annotated functions of the chain, in the source's order.
+    assert_eq!(entered[..4], BEFORE_CHAIN[1..], "{stderr}");
+    let after = run("shadow_barrier", &[]);
+    assert!(after.status.success(), "{after:?}");
+    let irq = run("irq_handler", &[]);
+    assert!(irq.status.success(), "{irq:?}");
+}
+
 /// The README starts with exactly the two set-up commands, and they are the ones the tests
 /// and CI run: the first checks the shadow-barrier example before and after the fix (the
 /// test above runs the same checks), the second is the test command `.ci/run` calls.
