@@ -439,7 +439,9 @@ struct Builder<'a, 'f> {
     by_addr: HashMap<u64, usize>,
     /// Function indices sorted by address, for "which function contains this address".
     sorted: Vec<usize>,
-    symbol_at: HashMap<u64, String>,
+    /// Functions `0..named` come from symbols; the name of each is its address's preferred
+    /// symbol.
+    named: usize,
     /// `path::of::f` for each `path::of::f::__NOSPLIT_ENTRY` data symbol, by address: the
     /// compiler's own path of a registered function.
     entry_symbols: HashMap<u64, String>,
@@ -459,7 +461,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             funcs: Vec::new(),
             by_addr: HashMap::default(),
             sorted: Vec::new(),
-            symbol_at: HashMap::default(),
+            named: 0,
             entry_symbols: HashMap::default(),
             diagnostics: Vec::new(),
         };
@@ -526,11 +528,7 @@ impl<'a, 'f> Builder<'a, 'f> {
         let displays = parallel_map(&names, |n| symbols::display_name(n));
         self.funcs.reserve(raw.len());
         self.by_addr.reserve(raw.len());
-        self.symbol_at.reserve(raw.len());
         for ((addr, size, _name, _global, ifunc, _), display) in raw.into_iter().zip(displays) {
-            self.symbol_at
-                .entry(addr)
-                .or_insert_with(|| display.clone());
             if let Some(&i) = self.by_addr.get(&addr) {
                 let f = &mut self.funcs[i];
                 if !f.aliases.contains(&display) {
@@ -551,6 +549,7 @@ impl<'a, 'f> Builder<'a, 'f> {
             });
             self.by_addr.insert(addr, i);
         }
+        self.named = self.funcs.len();
         if self.funcs.is_empty() {
             // Stripped: refused by the caller, whatever `.eh_frame` would give.
             return;
@@ -684,9 +683,10 @@ impl<'a, 'f> Builder<'a, 'f> {
             Some(Reloc::Value(v)) => self.resolve_code(v, hops),
             Some(Reloc::Symbol(name)) => Target::External(symbols::display_name(&name)),
             Some(Reloc::Ifunc(resolver)) => Target::External(
-                self.symbol_at
+                self.by_addr
                     .get(&resolver)
-                    .cloned()
+                    .filter(|&&i| i < self.named)
+                    .map(|&i| self.funcs[i].name.clone())
                     .unwrap_or_else(|| format!("ifunc@{resolver:#x}")),
             ),
             None => {

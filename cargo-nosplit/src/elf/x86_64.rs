@@ -317,6 +317,8 @@ struct Scratch {
     seen: Seen,
     sites: HashMap<(u64, SiteKind), i64, Fx>,
     work: Vec<(usize, State)>,
+    /// iced's factory allocates two vectors when made: one per thread, not per walk.
+    info: Option<InstructionInfoFactory>,
 }
 
 /// The states a block has been walked in, by instruction index: a slot per instruction
@@ -412,6 +414,7 @@ impl<'a> Walk<'a> {
             mut seen,
             mut sites,
             mut work,
+            info,
         } = scratch;
         instrs.clear();
         work.clear();
@@ -447,7 +450,7 @@ impl<'a> Walk<'a> {
             opts,
             facts: Facts::default(),
             sites,
-            info: InstructionInfoFactory::new(),
+            info: info.unwrap_or_else(InstructionInfoFactory::new),
             seen,
             work,
             refs: Vec::new(),
@@ -1249,6 +1252,7 @@ impl<'a> Walk<'a> {
             seen: self.seen,
             sites: self.sites,
             work: self.work,
+            info: Some(self.info),
         };
         (self.facts, scratch)
     }
