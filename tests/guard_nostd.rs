@@ -2,21 +2,13 @@
 //! feature (so the runtime keeps one global chain, or asks a state hook) and prints what the
 //! guard sees; built in debug, where the guard is on.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
 #[test]
 fn global_chain_and_state_hook() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
+    let out = support::fixture_cargo(None, &support::fixtures_target(""))
         .args(["run", "--quiet", "--manifest-path"])
-        .arg(root.join("tests/fixtures/guardnostd/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(root.join("target/nosplit-fixtures"))
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .arg(support::workspace().join("tests/fixtures/guardnostd/Cargo.toml"))
         .output()
         .expect("run cargo");
     let stdout = String::from_utf8_lossy(&out.stdout);

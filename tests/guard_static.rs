@@ -7,6 +7,8 @@
 //!
 //! Skipped, with a message, when no nightly toolchain is installed.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,22 +33,9 @@ fn nightly_available() -> bool {
 /// Builds the fixture with nightly and `-Z emit-stack-sizes`; returns the binary.
 fn build_fixture() -> PathBuf {
     let target = root().join("target/nosplit-fixtures/nightly");
-    let out = Command::new("rustup")
-        .args([
-            "run",
-            "nightly",
-            "cargo",
-            "build",
-            "--release",
-            "--manifest-path",
-        ])
+    let out = support::fixture_cargo(Some("nightly"), &target)
+        .args(["build", "--release", "--manifest-path"])
         .arg(root().join("tests/fixtures/guardframes/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
         .env_remove("CARGO")
         .env("RUSTFLAGS", "-Z emit-stack-sizes")
         .output()

@@ -5,8 +5,9 @@
 //!
 //! The fixture is built once per feature set into `<workspace>/target/nosplit-fixtures`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use object::{Object, ObjectSection, ObjectSymbol};
 
@@ -18,17 +19,11 @@ fn fixture_dir() -> PathBuf {
 fn build(features: &[&str], copy_as: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = root.join("target/nosplit-fixtures");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = support::fixture_cargo(None, &target);
     cmd.arg("build")
         .arg("--release")
         .arg("--manifest-path")
-        .arg(fixture_dir().join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        .arg(fixture_dir().join("Cargo.toml"));
     if !features.is_empty() {
         cmd.arg("--features").arg(features.join(","));
     }

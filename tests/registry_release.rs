@@ -7,9 +7,10 @@
 //! by the documented layout and relocation rules gives exactly the entries the program
 //! printed, with addresses equal to the functions' symbol values.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags};
 
@@ -17,16 +18,10 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags};
 fn uncalled_function_is_registered_in_release() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = root.join("target/nosplit-fixtures");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
+    let out = support::fixture_cargo(None, &target)
         .args(["run", "--release", "--quiet", "--example", "registry"])
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .expect("run cargo");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -8,6 +8,8 @@
 //! 64 KiB local array); a control function runs the same 64 KiB slow path without
 //! `systemstack!`, to show that the oracle does see it.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,20 +25,10 @@ fn workspace() -> PathBuf {
 fn build_fixture(toolchain: Option<&str>, dir: &str, rustflags: &str) -> Option<PathBuf> {
     let ws = workspace();
     let target = ws.join("target/nosplit-fixtures").join(dir);
-    let mut cmd = Command::new("cargo");
-    if let Some(t) = toolchain {
-        cmd.arg(format!("+{t}"));
-    }
+    let mut cmd = support::fixture_cargo(toolchain, &target);
     cmd.args(["build", "--release", "--quiet", "--manifest-path"])
-        .arg(ws.join("tests/systemstack_fixture/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTC")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC_WRAPPER");
-    if rustflags.is_empty() {
-        cmd.env_remove("RUSTFLAGS");
-    } else {
+        .arg(ws.join("tests/systemstack_fixture/Cargo.toml"));
+    if !rustflags.is_empty() {
         cmd.env("RUSTFLAGS", rustflags);
     }
     match cmd.output() {

@@ -3,20 +3,15 @@
 //! addresses it prints, that the closures ran inside the static (the nested one deeper,
 //! without switching back to the top), that the caller did not, and the values.
 
+mod support;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 #[test]
 fn static_system_stack_without_std() {
-    let ws = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = ws.join("target/nosplit-fixtures/systemstack-nostd");
-    let out = Command::new("cargo")
+    let out = support::fixture_cargo(None, &support::fixtures_target("systemstack-nostd"))
         .args(["run", "--quiet", "--manifest-path"])
-        .arg(ws.join("tests/systemstack_nostd_fixture/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .arg(support::workspace().join("tests/systemstack_nostd_fixture/Cargo.toml"))
         .output()
         .expect("run cargo");
     let stdout = String::from_utf8_lossy(&out.stdout);
