@@ -15,14 +15,13 @@ pub struct Mismatch {
     pub walk_max: u64,
 }
 
-/// Largest `rsp`-relative CFA offset per FDE start address.
-pub fn max_cfa_offsets<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
-    let Some(sec) = file.section_by_name(".eh_frame") else {
-        return Vec::new();
-    };
-    let Ok(data) = sec.data() else {
-        return Vec::new();
-    };
+/// The `.eh_frame` section with the base addresses its pointer encodings may refer to;
+/// `None` when the file has no readable `.eh_frame`.
+fn eh_frame<'d>(
+    file: &impl Object<'d>,
+) -> Option<(EhFrame<gimli::EndianSlice<'d, NativeEndian>>, BaseAddresses)> {
+    let sec = file.section_by_name(".eh_frame")?;
+    let data = sec.data().ok()?;
     let eh = EhFrame::new(data, NativeEndian);
     let mut bases = BaseAddresses::default().set_eh_frame(sec.address());
     if let Some(t) = file.section_by_name(".text") {
@@ -31,6 +30,14 @@ pub fn max_cfa_offsets<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
     if let Some(g) = file.section_by_name(".got") {
         bases = bases.set_got(g.address());
     }
+    Some((eh, bases))
+}
+
+/// Largest `rsp`-relative CFA offset per FDE start address.
+pub fn max_cfa_offsets<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
+    let Some((eh, bases)) = eh_frame(file) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut ctx = UnwindContext::new();
     let mut entries = eh.entries(&bases);
@@ -66,20 +73,9 @@ pub fn max_cfa_offsets<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
 /// `(start, length)` of every function `.eh_frame` describes: the boundaries of code without
 /// symbols (the local functions of a shared library that only has `.dynsym`).
 pub fn fde_ranges<'d>(file: &impl Object<'d>) -> Vec<(u64, u64)> {
-    let Some(sec) = file.section_by_name(".eh_frame") else {
+    let Some((eh, bases)) = eh_frame(file) else {
         return Vec::new();
     };
-    let Ok(data) = sec.data() else {
-        return Vec::new();
-    };
-    let eh = EhFrame::new(data, NativeEndian);
-    let mut bases = BaseAddresses::default().set_eh_frame(sec.address());
-    if let Some(t) = file.section_by_name(".text") {
-        bases = bases.set_text(t.address());
-    }
-    if let Some(g) = file.section_by_name(".got") {
-        bases = bases.set_got(g.address());
-    }
     let mut out = Vec::new();
     let mut entries = eh.entries(&bases);
     while let Ok(Some(entry)) = entries.next() {

@@ -1234,20 +1234,21 @@ impl<'a, 'f> Builder<'a, 'f> {
                 ids.dedup();
             }
             ids.sort_by_key(|&i| self.funcs[i].addr);
+            let root = |name: String, function: Option<FuncId>| Root {
+                name,
+                location: location.clone(),
+                budget,
+                function,
+                declared_callees: r
+                    .callees
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect(),
+                default_budget: r.budget.is_none(),
+            };
             if ids.is_empty() {
-                roots.push(Root {
-                    name: r.path.clone(),
-                    location,
-                    budget,
-                    function: None,
-                    declared_callees: r
-                        .callees
-                        .lines()
-                        .filter(|l| !l.is_empty())
-                        .map(String::from)
-                        .collect(),
-                    default_budget: r.budget.is_none(),
-                });
+                roots.push(root(r.path.clone(), None));
                 continue;
             }
             let several = ids.len() > 1;
@@ -1260,19 +1261,7 @@ impl<'a, 'f> Builder<'a, 'f> {
                 } else {
                     format!("{} @{:#x}", f.name, f.addr)
                 };
-                roots.push(Root {
-                    name,
-                    location: location.clone(),
-                    budget,
-                    function: Some(FuncId(i as u32)),
-                    declared_callees: r
-                        .callees
-                        .lines()
-                        .filter(|l| !l.is_empty())
-                        .map(String::from)
-                        .collect(),
-                    default_budget: r.budget.is_none(),
-                });
+                roots.push(root(name, Some(FuncId(i as u32))));
             }
         }
         roots
