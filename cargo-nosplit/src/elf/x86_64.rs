@@ -685,17 +685,8 @@ impl<'a> Walk<'a> {
                         if taken {
                             match self.index_of(t) {
                                 Some(j) => {
-                                    let mut s2 = st.clone();
-                                    match self.admit(j, &mut s2) {
-                                        Ok(true) => work.push((j, s2)),
-                                        Ok(false) => {}
-                                        Err(()) => {
-                                            self.set_dynamic(
-                                                addr,
-                                                "too many stack depths at one point",
-                                            );
-                                            return;
-                                        }
+                                    if !self.fork(addr, j, &st, work) {
+                                        return;
                                     }
                                 }
                                 None if t >= self.start && t < self.end => {
@@ -720,17 +711,8 @@ impl<'a> Walk<'a> {
                             Some(targets) => {
                                 self.facts.jump_tables.push((addr, targets.len()));
                                 for j in targets {
-                                    let mut s2 = st.clone();
-                                    match self.admit(j, &mut s2) {
-                                        Ok(true) => work.push((j, s2)),
-                                        Ok(false) => {}
-                                        Err(()) => {
-                                            self.set_dynamic(
-                                                addr,
-                                                "too many stack depths at one point",
-                                            );
-                                            return;
-                                        }
+                                    if !self.fork(addr, j, &st, work) {
+                                        return;
                                     }
                                 }
                             }
@@ -752,6 +734,22 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+    }
+
+    /// Queues a copy of `st` for the branch from `addr` to instruction `j`, unless that point
+    /// was already walked in it. `false` (after marking the function dynamic) when the point
+    /// holds too many stack depths: the walk of this function must stop.
+    fn fork(&mut self, addr: u64, j: usize, st: &State, work: &mut Vec<(usize, State)>) -> bool {
+        let mut s2 = st.clone();
+        match self.admit(j, &mut s2) {
+            Ok(true) => work.push((j, s2)),
+            Ok(false) => {}
+            Err(()) => {
+                self.set_dynamic(addr, "too many stack depths at one point");
+                return false;
+            }
+        }
+        true
     }
 
     /// Records bytes touched below SP (or below any tracked stack address).
