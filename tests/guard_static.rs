@@ -59,27 +59,10 @@ fn stack_sizes(data: &[u8]) -> HashMap<String, u64> {
     let section = file
         .section_by_name(".stack_sizes")
         .expect("no .stack_sizes: was the fixture built with -Z emit-stack-sizes?");
-    let bytes = section.data().unwrap();
-    let mut sizes = HashMap::new();
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let addr = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
-        i += 8;
-        let (mut size, mut shift) = (0u64, 0);
-        loop {
-            let b = bytes[i];
-            i += 1;
-            size |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        if let Some(name) = names.get(&addr) {
-            sizes.insert(name.clone(), size);
-        }
-    }
-    sizes
+    support::parse_stack_sizes(section.data().unwrap())
+        .into_iter()
+        .filter_map(|(addr, size)| Some((names.get(&addr)?.clone(), size)))
+        .collect()
 }
 
 /// The running figures and texts of a SPEC §5 trace.

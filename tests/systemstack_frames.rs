@@ -143,24 +143,7 @@ fn stack_sizes(bin: &Path) -> Option<BTreeMap<u64, u64>> {
         return None;
     }
     let bytes = std::fs::read(&dump).ok()?;
-    let mut map = BTreeMap::new();
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let a = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
-        i += 8;
-        let (mut size, mut shift) = (0u64, 0);
-        while i < bytes.len() {
-            let b = bytes[i];
-            i += 1;
-            size |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        map.insert(a, size);
-    }
-    Some(map)
+    Some(support::parse_stack_sizes(&bytes).into_iter().collect())
 }
 
 /// Checks the pairs with one oracle; `ret` is what the oracle counts beyond the frame

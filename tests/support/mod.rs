@@ -44,3 +44,28 @@ pub fn fixture_cargo(toolchain: Option<&str>, target: &Path) -> Command {
     cmd.env("CARGO_TARGET_DIR", target);
     cmd
 }
+
+/// Entries of an LLVM `.stack_sizes` section (nightly `-Z emit-stack-sizes`): pairs of
+/// function address (u64) and frame size (ULEB128: pushes and SP adjustment, no return
+/// address). Read from the raw bytes, independently of the checker; a truncated tail is
+/// ignored.
+pub fn parse_stack_sizes(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let addr = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+        i += 8;
+        let (mut size, mut shift) = (0u64, 0);
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
+            size |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out.push((addr, size));
+    }
+    out
+}
